@@ -47,19 +47,31 @@ typedef struct sla2_config {
 
 /* The defaults listed above. */
 SLA2_API sla2_config sla2_config_default(void);
-/* Range checks of every field; INVALID_ARGUMENT naming the field and the allowed values. */
+/* Range checks of every field; INVALID_ARGUMENT naming the field and the allowed values
+ * (NULL config too). */
 SLA2_API sla2_status sla2_config_validate(const sla2_config *config);
 
-/* Parse a JSON object. Keys (SimpleTuner's first): topk, blkq, blkk, feature_map
- * ("softmax" | "elu" | "relu"), tie_feature_map_qk (true only), smooth_k, quant ("none" | "int8" |
- * "int8_fp8"), alpha ("per_head" | "per_block"), router ("per_layer" | "per_head"), scale (number,
- * 0 = 1/sqrt(D)). Keys left out keep the defaults. out_config is written only on success. */
+/* Parse a JSON object. Keys (SimpleTuner's first): topk (number in (0, 1]), blkq and blkk
+ * (16, 32, 64 or 128; 64.0 counts as 64, 64.5 does not), feature_map ("softmax" | "elu" |
+ * "relu"), tie_feature_map_qk (true only: false is UNSUPPORTED, as our feature maps have no
+ * parameters), smooth_k (true | false), quant ("none" | "int8" | "int8_fp8"), alpha ("per_head" |
+ * "per_block"), router ("per_layer" | "per_head"), scale (number >= 0, 0 = 1/sqrt(D)).
+ * Keys left out take the defaults (not the values out_config held before).
+ * INVALID_ARGUMENT, naming the key and the allowed values, for: NULL arguments, bad JSON syntax
+ * (with the byte offset cJSON reports), trailing text, a root that is not an object, unknown or
+ * repeated keys, wrong value types, out-of-range values, and strings containing \u0000.
+ * out_config is written only on success. */
 SLA2_API sla2_status sla2_config_from_json(const char *json, sla2_config *out_config);
-/* The effective config as a JSON object with every key. Writes at most capacity bytes including
- * the terminator; out_needed (optional) receives the size needed. INVALID_ARGUMENT when too small. */
+/* The config (validated first) as a one-line JSON object with every key, in the order listed
+ * above, numbers in the fewest digits that read back exactly; from_json of it gives config back.
+ * Writes at most capacity bytes including the terminator. out_needed (optional) receives the
+ * size needed including the terminator, also when capacity is too small. Too small (including
+ * buffer NULL with capacity 0, which makes a size query) is INVALID_ARGUMENT and writes nothing
+ * to buffer; the text is short (under 512 bytes). */
 SLA2_API sla2_status sla2_config_to_json(const sla2_config *config, char *buffer, size_t capacity,
                                          size_t *out_needed);
 
+/* The JSON names ("softmax", "int8_fp8", ...); "unknown" (and sla2_last_error set) out of range. */
 SLA2_API const char *sla2_feature_map_name(sla2_feature_map feature_map);
 SLA2_API const char *sla2_quant_name(sla2_quant quant);
 
