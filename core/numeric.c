@@ -94,6 +94,7 @@ float sla2_fp8_sigma(float amax) { return amax > 0.0f ? amax / SLA2_FP8_E4M3_MAX
 
 int8_t sla2_int8_code(float x, float sigma) {
   float q = nearbyintf(x / sigma);
+  if (isnan(q)) return 0; /* inputs are finite by contract; never cast NaN to an integer */
   if (q > (float)SLA2_INT8_MAX) q = (float)SLA2_INT8_MAX;
   if (q < -(float)SLA2_INT8_MAX) q = -(float)SLA2_INT8_MAX;
   return (int8_t)q;

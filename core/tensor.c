@@ -104,7 +104,7 @@ sla2_status sla2_tensor_create(sla2_device *device, sla2_dtype dtype, const int6
         return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "sla2_tensor_create: element count overflows");
     }
   }
-  size_t span, bytes;
+  size_t span = 0, bytes = 0;
   sla2_status s = span_bytes(shape, st, elem, &span, &bytes);
   if (s != SLA2_OK) return s;
   if (!strides_disjoint(shape, st))

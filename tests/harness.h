@@ -38,6 +38,6 @@ bool backend_required(const char *backend);
 extern const char *const test_backends[];
 extern const size_t test_backend_count;
 
-#define SENTINEL_F32 12345.0f
+#define SENTINEL_F32 -12288.0f /* exact in f32, f16 and bf16 */
 
 #endif
