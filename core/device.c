@@ -105,6 +105,16 @@ const char *sla2_device_name(const sla2_device *device) {
   return device ? device->backend_device->info.name : "";
 }
 
+void *sla2_device_get_proc_address(const sla2_device *device, const char *name) {
+  sla2_clear_error();
+  if (!device || !name) {
+    sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "sla2_device_get_proc_address: %s is NULL", device ? "name" : "device");
+    return NULL;
+  }
+  const sla2_backend_device *bd = device->backend_device;
+  return bd->iface->get_proc_address ? bd->iface->get_proc_address(bd->ctx, name) : NULL;
+}
+
 size_t sla2_backend_count(void) { return sla2_registry_get()->backend_count; }
 
 sla2_status sla2_backend_get(size_t index, const char **out_name, sla2_status *out_status,

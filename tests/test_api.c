@@ -351,6 +351,36 @@ START_TEST(forward_bf16_inputs_f32_output) {
 }
 END_TEST
 
+START_TEST(cpu_extensions_reachable) {
+  sla2_device *d = cpu();
+  ck_assert_ptr_null(sla2_device_get_proc_address(d, "no_such_entry_point"));
+  ck_assert_ptr_null(sla2_device_get_proc_address(NULL, "sla2_cpu_kernel_isa"));
+  ck_assert_ptr_nonnull(strstr(sla2_last_error(), "device"));
+  const char *(*isa)(void) = (const char *(*)(void))(uintptr_t)sla2_device_get_proc_address(d, "sla2_cpu_kernel_isa");
+  sla2_status (*threads)(int) = (sla2_status(*)(int))(uintptr_t)sla2_device_get_proc_address(d, "sla2_cpu_set_num_threads");
+  ck_assert_ptr_nonnull(isa);
+  ck_assert_ptr_nonnull(threads);
+  setenv("SLA2_CPU_ISA", "portable", 1);
+  ck_assert_str_eq(isa(), "portable");
+  unsetenv("SLA2_CPU_ISA");
+
+  /* one thread and the default agree bit for bit on a forward: parallelism never changes values */
+  fixture f;
+  fixture_init(&f, SLA2_F32);
+  float *one = malloc(f.o_bytes), *many = malloc(f.o_bytes);
+  ck_assert_int_eq(threads(1), SLA2_OK);
+  ck_assert_int_eq(sla2_layer_forward(f.layer, f.q, f.k, f.v, f.o, NULL, NULL), SLA2_OK);
+  ck_assert_int_eq(sla2_tensor_download(f.o, one, f.o_bytes), SLA2_OK);
+  ck_assert_int_eq(threads(0), SLA2_OK);
+  ck_assert_int_eq(sla2_layer_forward(f.layer, f.q, f.k, f.v, f.o, NULL, NULL), SLA2_OK);
+  ck_assert_int_eq(sla2_tensor_download(f.o, many, f.o_bytes), SLA2_OK);
+  ck_assert_mem_eq(one, many, f.o_bytes);
+  free(one);
+  free(many);
+  fixture_free(&f);
+}
+END_TEST
+
 Suite *suite_api(void) {
   Suite *s = suite_create("api");
   TCase *tc = tcase_create("bad_input");
@@ -363,6 +393,7 @@ Suite *suite_api(void) {
   tcase_add_test(tc, layer_params_reject_bad_values_and_keep_state);
   tcase_add_test(tc, dense_rejects_bad_input);
   tcase_add_test(tc, forward_bf16_inputs_f32_output);
+  tcase_add_test(tc, cpu_extensions_reachable);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -54,6 +54,12 @@ SLA2_API sla2_status sla2_device_best(sla2_device **out_device);
 SLA2_API sla2_status sla2_device_get_info(const sla2_device *device, sla2_device_info *out_info);
 SLA2_API const char *sla2_device_name(const sla2_device *device); /* "" for NULL */
 
+/* A backend-specific extension entry point by name, or NULL when the device's backend has none.
+ * Cast to the documented type. The CPU backend offers
+ *   "sla2_cpu_set_num_threads"  sla2_status (*)(int threads)  threads <= 0: the OpenMP default
+ *   "sla2_cpu_kernel_isa"       const char *(*)(void)          the kernels the next run uses */
+SLA2_API void *sla2_device_get_proc_address(const sla2_device *device, const char *name);
+
 /* Backends compiled into this build, available or not, with the reason when not. */
 SLA2_API size_t sla2_backend_count(void);
 /* out_status: OK or UNAVAILABLE; out_reason: "" when available, otherwise why not. */
