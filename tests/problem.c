@@ -31,6 +31,7 @@ const conf_case conf_cases[] = {
     {"relu_fp8",          1, 1, 160, 64,  32,  32, 0.2,   SLA2_FEATURE_RELU, Q8F8, true, PH, RL, SLA2_F32,  BHND},
     {"topk_all_dense",    1, 2, 192, 64,  64,  64, 1.0,   SM,               QN,   true,  PH, RL, SLA2_F32,  BHND},
     {"topk_all_fp8",      1, 1, 192, 64,  64,  32, 1.0,   SM,               Q8F8, true,  PH, RL, SLA2_F32,  BHND},
+    {"fp8_over_512_keys", 1, 1, 640, 64,  128, 64, 1.0,   SM,               Q8F8, true,  PH, RL, SLA2_F32,  BHND},
     {"topk_min_k1",       1, 2, 256, 64,  64,  16, 0.001, SM,               Q8F8, true,  PH, RL, SLA2_F32,  BHND},
     {"f16_bnhd",          2, 2, 192, 64,  64,  64, 0.34,  SM,               Q8F8, true,  PH, RL, SLA2_F16,  BNHD},
     {"bf16_bnhd_none",    1, 3, 160, 128, 32,  64, 0.34,  SM,               QN,   true,  PH, RL, SLA2_BF16, BNHD},

@@ -1,10 +1,11 @@
 /* CPU backend: the table of inner-loop kernels, one implementation per instruction set.
  *
  * The op drivers (cpu_op_*.c) do the blocking, threading and bookkeeping in plain C and call
- * these kernels for every loop that carries the arithmetic. Two tables exist: "portable" (plain
- * C, compiles everywhere) and "avx512" (x86-64 AVX-512 F/BW/VL/VNNI, compiled only where the
- * compiler supports it and selected at run time when the CPU does). Both compute the same values
- * up to f32 rounding order; integer results (quantized codes, int8 dots) are bit-identical.
+ * these kernels for every loop that carries the arithmetic. Tables: "portable" (plain C,
+ * compiles everywhere), "avx512" (x86-64 AVX-512 F/BW/VL/DQ/VNNI, compiled where the compiler
+ * supports it and selected at run time when the CPU does) and "avx512_bf16" (the same with a
+ * BF16 dot-product P V). All compute the same values up to f32 rounding order; integer results
+ * (quantized codes, int8 dots, E4M3 and f16/bf16 encodings) are bit-identical.
  *
  * Attention tiles keep query rows in vector lanes: a tile has W = 16 * R rows (R = 1..4) and
  * every per-row quantity (scores of one key, running max, normalizer, one output channel) is an
@@ -52,8 +53,8 @@ typedef struct cpu_kernels {
   /* --- int8_fp8 P V on bf16 pairs (E4M3 values are exact in bf16) ---------------------------
    * Keys are taken two at a time: a 32-bit word holds the bf16 of key 2t in its low half and of
    * key 2t + 1 in its high half, so one bf16 dot-product step does two keys. */
-  /* As exp_accumulate with p_fp8 (l sums the unrounded P), then packs the E4M3 values of keys
-   * (2t, 2t + 1) of each row into p2[t][w]; an odd last key pairs with 0. keys counts st rows. */
+  /* As exp_accumulate (l sums the unrounded P = 2^(st - m)), then rounds 448 P to its E4M3
+   * value and packs keys (2t, 2t + 1) of each row into p2[t][w]; an odd last key pairs with 0. */
   void (*exp_accumulate_fp8_pairs)(const float *st, int R, int keys, const float *m, float *l,
                                    uint32_t *p2);
   /* ot[e][w] = (corr ? corr[w] ot[e][w] : ot[e][w]) + sum_t lo(p2[t][w]) lo(v2[t][e])

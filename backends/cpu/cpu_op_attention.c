@@ -24,19 +24,11 @@
 #include "core/error.h"
 #include "shaders/common/sla2_constants.h"
 
-#ifndef KEY_CHUNK
 #define KEY_CHUNK 256          /* keys per online-softmax step */
-#endif
 #define FP8_ONE_PASS_KEYS 512  /* int8_fp8: rows with at most this many keys take one pass */
-#ifndef DENSE_ROWS
 #define DENSE_ROWS 48          /* query rows per dense work item */
-#endif
-#ifndef DENSE_KEYS
 #define DENSE_KEYS 128         /* keys per dense segment */
-#endif
-#ifndef TILE_R_PREF
-#define TILE_R_PREF 3          /* lane groups per tile (48 rows) */
-#endif
+#define TILE_R_PREF 3          /* lane groups per tile (48 rows; 64 measured no faster) */
 #define GROUP_BYTES ((size_t)256 << 20) /* converted K / V rows held at once */
 #define LOG2E 1.4426950408889634
 #define LN2 0.6931471805599453
@@ -66,22 +58,25 @@ typedef struct attn {
   int32_t *kbias;
 } attn;
 
+/* Per-thread tile workspace. st (ST_KEYS x W floats) also stages converted Q rows before the
+ * scores and O rows after P V: rows x D <= W x SLA2_HEAD_DIM_MAX <= W x ST_KEYS. */
 typedef struct tile_ws {
-  float *qt, *ot, *st, *m, *l, *mn, *corr, *row, *out;
+  float *qt, *ot, *st, *m, *l, *mn, *corr, *out;
   uint32_t *p2; /* int8_fp8: P as bf16 pairs */
   uint8_t *qc;
   segment *seg;
 } tile_ws;
 
 #define ST_KEYS (KEY_CHUNK > FP8_ONE_PASS_KEYS ? KEY_CHUNK : FP8_ONE_PASS_KEYS)
+_Static_assert(SLA2_HEAD_DIM_MAX <= ST_KEYS, "tile st must hold rows x D floats");
 
 static size_t tile_ws_floats(int64_t D) {
-  return (size_t)(2 * D * CPU_TILE_WMAX + (ST_KEYS + ST_KEYS / 2) * CPU_TILE_WMAX + 4 * CPU_TILE_WMAX + 2 * D);
+  return (size_t)(2 * D * CPU_TILE_WMAX + (ST_KEYS + ST_KEYS / 2) * CPU_TILE_WMAX + 4 * CPU_TILE_WMAX + D);
 }
 
 static size_t tile_ws_bytes(int64_t D, int64_t nseg) {
   return tile_ws_floats(D) * sizeof(float) + (size_t)(D * CPU_TILE_WMAX) +
-         (size_t)nseg * sizeof(segment) + 64;
+         (size_t)nseg * sizeof(segment) + 128; /* + alignment of qc and seg */
 }
 
 static tile_ws tile_ws_at(char *base, int64_t D) {
@@ -95,9 +90,8 @@ static tile_ws tile_ws_at(char *base, int64_t D) {
   w.l = f, f += CPU_TILE_WMAX;
   w.mn = f, f += CPU_TILE_WMAX;
   w.corr = f, f += CPU_TILE_WMAX;
-  w.row = f, f += D;
   w.out = f, f += D;
-  w.qc = (uint8_t *)f;
+  w.qc = (uint8_t *)base + ((size_t)((char *)f - base) + 63) / 64 * 64; /* 64-byte aligned loads */
   w.seg = (segment *)(void *)(w.qc + ((D * CPU_TILE_WMAX + 63) / 64) * 64);
   return w;
 }
@@ -267,7 +261,8 @@ static void run_tile(const attn *a, const tile_ws *w, int64_t bh, int64_t qi, in
     first = false;
   }
 
-  /* O = ot / l (times sigma_v / 448 for int8_fp8), transposed back to rows. */
+  /* O = ot / l (times sigma_v / 448 for int8_fp8), transposed back to rows; mn is free now
+   * and holds 1 / l. */
   for (int64_t r = 0; r < rows; r++) w->mn[r] = 1.0f / w->l[r];
   const float *col_scale = NULL;
   if (a->fp8) {
