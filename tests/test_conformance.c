@@ -116,31 +116,63 @@ static void expect_slot(const problem *p, const device_run *r, int slot, double 
   free(ref);
 }
 
+/* Every slot of run r against the reference values in ref (the oracle's, or another device's
+ * when ref->host points at that device's results). */
+static void compare_slots(const problem *ref, const device_run *r, const char *dev) {
+  const conf_case *c = ref->c;
+  const double tight = 1e-9;
+  int f32_slots[] = {SLA2_SLOT_KS, SLA2_SLOT_QBAR, SLA2_SLOT_KBAR, SLA2_SLOT_SCORES, SLA2_SLOT_PHIQ,
+                     SLA2_SLOT_PHIK, SLA2_SLOT_HBLK, SLA2_SLOT_ZBLK, SLA2_SLOT_HTOT, SLA2_SLOT_ZTOT};
+  for (size_t i = 0; i < sizeof f32_slots / sizeof f32_slots[0]; i++) expect_slot(ref, r, f32_slots[i], tight, dev);
+  if (c->quant != SLA2_QUANT_NONE) {
+    expect_slot(ref, r, SLA2_SLOT_QSCALE, tight, dev);
+    expect_slot(ref, r, SLA2_SLOT_KSCALE, tight, dev);
+    expect_int8_codes(ref, r, SLA2_SLOT_QCODES, SLA2_SLOT_QSCALE, SLA2_SLOT_Q, c->bq, dev);
+    expect_int8_codes(ref, r, SLA2_SLOT_KCODES, SLA2_SLOT_KSCALE, SLA2_SLOT_KS, c->bk, dev);
+  }
+  if (c->quant == SLA2_QUANT_INT8_FP8) {
+    expect_slot(ref, r, SLA2_SLOT_VSCALE, tight, dev);
+    expect_fp8_codes(ref, r, dev);
+  }
+  if (!lut_differs_by_tie(ref, r->host[SLA2_SLOT_LUT], dev)) {
+    expect_slot(ref, r, SLA2_SLOT_LSE, 1e-10, dev);
+    expect_slot(ref, r, SLA2_SLOT_OS, output_nmse_bound(c), dev);
+    expect_slot(ref, r, SLA2_SLOT_OL, 1e-8, dev);
+    expect_slot(ref, r, SLA2_SLOT_O, output_nmse_bound(c), dev);
+  }
+}
+
+/* The first CUDA device, the reference for the portable backends on a GPU machine. */
+static const sla2_backend_device *cuda_reference(const sla2_backend_device *bd) {
+  size_t count = 0;
+  sla2_device_count(&count);
+  for (size_t i = 0; i < count; i++) {
+    sla2_device *d;
+    sla2_device_info info;
+    if (sla2_device_get(i, &d) == SLA2_OK && sla2_device_get_info(d, &info) == SLA2_OK &&
+        strcmp(info.backend, "cuda") == 0 && sla2_device_backend(d) != bd)
+      return sla2_device_backend(d);
+  }
+  return NULL;
+}
+
 static void check_case(const sla2_backend_device *bd, const conf_case *c) {
   problem p;
   problem_init(&p, c, 1000 + (uint64_t)(c - conf_cases));
   device_run r;
   run_on_device(bd, &p, &r);
-  const char *dev = bd->info.name;
-  const double tight = 1e-9;
-  int f32_slots[] = {SLA2_SLOT_KS, SLA2_SLOT_QBAR, SLA2_SLOT_KBAR, SLA2_SLOT_SCORES, SLA2_SLOT_PHIQ,
-                     SLA2_SLOT_PHIK, SLA2_SLOT_HBLK, SLA2_SLOT_ZBLK, SLA2_SLOT_HTOT, SLA2_SLOT_ZTOT};
-  for (size_t i = 0; i < sizeof f32_slots / sizeof f32_slots[0]; i++) expect_slot(&p, &r, f32_slots[i], tight, dev);
-  if (c->quant != SLA2_QUANT_NONE) {
-    expect_slot(&p, &r, SLA2_SLOT_QSCALE, tight, dev);
-    expect_slot(&p, &r, SLA2_SLOT_KSCALE, tight, dev);
-    expect_int8_codes(&p, &r, SLA2_SLOT_QCODES, SLA2_SLOT_QSCALE, SLA2_SLOT_Q, c->bq, dev);
-    expect_int8_codes(&p, &r, SLA2_SLOT_KCODES, SLA2_SLOT_KSCALE, SLA2_SLOT_KS, c->bk, dev);
-  }
-  if (c->quant == SLA2_QUANT_INT8_FP8) {
-    expect_slot(&p, &r, SLA2_SLOT_VSCALE, tight, dev);
-    expect_fp8_codes(&p, &r, dev);
-  }
-  if (!lut_differs_by_tie(&p, r.host[SLA2_SLOT_LUT], dev)) {
-    expect_slot(&p, &r, SLA2_SLOT_LSE, 1e-10, dev);
-    expect_slot(&p, &r, SLA2_SLOT_OS, output_nmse_bound(c), dev);
-    expect_slot(&p, &r, SLA2_SLOT_OL, 1e-8, dev);
-    expect_slot(&p, &r, SLA2_SLOT_O, output_nmse_bound(c), dev);
+  compare_slots(&p, &r, bd->info.name);
+  const sla2_backend_device *cuda = strcmp(bd->info.backend, "cuda") == 0 ? NULL : cuda_reference(bd);
+  if (cuda) {
+    device_run rc;
+    run_on_device(cuda, &p, &rc);
+    problem against_cuda = p; /* same inputs and graph; CUDA's values as the reference */
+    for (int s = 0; s < SLA2_SLOT_COUNT; s++)
+      if (p.bytes[s]) against_cuda.host[s] = rc.host[s];
+    char dev[96];
+    snprintf(dev, sizeof dev, "%s against %s", bd->info.name, cuda->info.name);
+    compare_slots(&against_cuda, &r, dev);
+    free_run(cuda, &rc);
   }
   free_run(bd, &r);
   problem_free(&p);
