@@ -381,6 +381,41 @@ START_TEST(cpu_extensions_reachable) {
 }
 END_TEST
 
+START_TEST(getters_reject_null) {
+  int64_t v[4];
+  EXPECT_STATUS(sla2_tensor_shape(NULL, v), SLA2_ERROR_INVALID_ARGUMENT, "tensor");
+  EXPECT_STATUS(sla2_tensor_strides(NULL, v), SLA2_ERROR_INVALID_ARGUMENT, "tensor");
+  EXPECT_STATUS(sla2_tensor_download(NULL, v, sizeof v), SLA2_ERROR_INVALID_ARGUMENT, "tensor");
+  ck_assert_ptr_null(sla2_tensor_device(NULL));
+  ck_assert_uint_eq(sla2_tensor_span_bytes(NULL), 0);
+  ck_assert_uint_eq(sla2_dtype_size((sla2_dtype)9), 0);
+  ck_assert_str_eq(sla2_dtype_name((sla2_dtype)9), "unknown");
+  sla2_config c;
+  EXPECT_STATUS(sla2_layer_get_config(NULL, &c), SLA2_ERROR_INVALID_ARGUMENT, "layer");
+  EXPECT_STATUS(sla2_layer_get_stats(NULL, NULL), SLA2_ERROR_INVALID_ARGUMENT, "layer");
+  float w[4];
+  EXPECT_STATUS(sla2_layer_get_router(NULL, w, w, 4), SLA2_ERROR_INVALID_ARGUMENT, "layer");
+  EXPECT_STATUS(sla2_layer_get_alpha_logits(NULL, w, 4), SLA2_ERROR_INVALID_ARGUMENT, "layer");
+  ck_assert_uint_eq(sla2_layer_router_count(NULL), 0);
+  ck_assert_uint_eq(sla2_layer_alpha_count(NULL), 0);
+  ck_assert_ptr_null(sla2_layer_device(NULL));
+
+  /* a layer's getters hand back what it was created with */
+  sla2_config want = sla2_config_default();
+  want.topk = 0.125;
+  want.quant = SLA2_QUANT_INT8;
+  sla2_layer_desc desc = {3, 24, 0};
+  sla2_layer *l;
+  ck_assert_int_eq(sla2_layer_create(cpu(), &want, &desc, &l), SLA2_OK);
+  ck_assert_int_eq(sla2_layer_get_config(l, &c), SLA2_OK);
+  ck_assert_mem_eq(&c, &want, sizeof c);
+  ck_assert_ptr_eq(sla2_layer_device(l), cpu());
+  ck_assert_int_eq(sla2_layer_k_for(l, 900), 1); /* floor(0.125 * ceil(900 / 64)) = floor(1.875) */
+  ck_assert_int_eq(sla2_layer_k_for(l, 1024), 2);
+  sla2_layer_destroy(l);
+}
+END_TEST
+
 Suite *suite_api(void) {
   Suite *s = suite_create("api");
   TCase *tc = tcase_create("bad_input");
@@ -394,6 +429,7 @@ Suite *suite_api(void) {
   tcase_add_test(tc, dense_rejects_bad_input);
   tcase_add_test(tc, forward_bf16_inputs_f32_output);
   tcase_add_test(tc, cpu_extensions_reachable);
+  tcase_add_test(tc, getters_reject_null);
   suite_add_tcase(s, tc);
   return s;
 }
