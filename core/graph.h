@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "sla2/config.h"
+#include "sla2/status.h"
 #include "sla2/tensor.h"
 
 #ifdef __cplusplus
@@ -147,6 +148,11 @@ void sla2_graph_build_forward(sla2_graph *graph, const sla2_config *config, int6
 void sla2_graph_build_dense(sla2_graph *graph, int64_t B, int64_t H, int64_t N, int64_t D,
                             float scale, bool with_lse);
 void sla2_graph_set_external(sla2_graph *graph, int slot, int dtype, const int64_t strides[4]);
+
+/* The checks every backend's `supports` starts with: sizes, head dim, node slots, external
+ * dtypes and strides, block sizes, Tm/Tn/k consistency, Hw, quant and feature map. `who` prefixes
+ * the message (the device name). OK, UNSUPPORTED or INVALID_ARGUMENT via sla2_fail. */
+sla2_status sla2_graph_check(const sla2_graph *graph, const char *who);
 
 /* k = clamp(floor(topk * Tn), 1, Tn). */
 int64_t sla2_blocks_per_row(double topk, int64_t Tn);

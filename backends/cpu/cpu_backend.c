@@ -67,79 +67,12 @@ static sla2_status cpu_buffer_read(void *ctx, const void *buffer, size_t offset,
 
 /* --- supports ------------------------------------------------------------------------------ */
 
-static bool is_float_dtype(int dtype) {
-  return dtype == SLA2_F32 || dtype == SLA2_F16 || dtype == SLA2_BF16;
-}
-
-static bool valid_block(int64_t b) { return b >= SLA2_BLOCK_MIN && b <= SLA2_BLOCK_MAX; }
-
-static sla2_status check_node(const sla2_graph *g, const sla2_node *node) {
-  const char *op = sla2_op_name(node->op);
-  if ((int)node->op < 0 || node->op >= SLA2_OP_COUNT)
-    return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cpu: unknown op %d", (int)node->op);
-  for (int i = 0; i < SLA2_NODE_MAX_IN + SLA2_NODE_MAX_OUT; i++) {
-    const int slot = i < SLA2_NODE_MAX_IN ? node->in[i] : node->out[i - SLA2_NODE_MAX_IN];
-    if (slot < 0) continue;
-    if (slot >= SLA2_SLOT_COUNT)
-      return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "cpu: node '%s' names slot %d", op, slot);
-    const sla2_graph_tensor *t = &g->tensors[slot];
-    if ((slot <= SLA2_SLOT_O || t->external) && !is_float_dtype(t->dtype))
-      return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cpu: tensor '%s' has dtype %d; the cpu device takes f32, f16 or bf16",
-                       sla2_slot_name(slot), t->dtype);
-    if ((slot <= SLA2_SLOT_O || t->external) && t->strides[3] < 1)
-      return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cpu: tensor '%s' has channel stride %lld",
-                       sla2_slot_name(slot), (long long)t->strides[3]);
-  }
-  switch (node->op) {
-  case SLA2_OP_POOL:
-  case SLA2_OP_QUANTIZE_INT8:
-    if (!valid_block(node->block))
-      return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cpu: node '%s' block = %d; the cpu device takes %d..%d rows",
-                       op, node->block, SLA2_BLOCK_MIN, SLA2_BLOCK_MAX);
-    break;
-  case SLA2_OP_ROUTE:
-  case SLA2_OP_KV_STATE:
-  case SLA2_OP_SPARSE_ATTN:
-  case SLA2_OP_LINEAR_ATTN:
-  case SLA2_OP_COMBINE:
-    if (!valid_block(g->bq) || !valid_block(g->bk))
-      return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cpu: block sizes bq = %lld, bk = %lld; the cpu device takes %d..%d",
-                       (long long)g->bq, (long long)g->bk, SLA2_BLOCK_MIN, SLA2_BLOCK_MAX);
-    if (g->Tm != (g->N + g->bq - 1) / g->bq || g->Tn != (g->N + g->bk - 1) / g->bk || g->k < 1 || g->k > g->Tn)
-      return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "cpu: Tm = %lld, Tn = %lld, k = %lld do not fit N = %lld",
-                       (long long)g->Tm, (long long)g->Tn, (long long)g->k, (long long)g->N);
-    if (node->op == SLA2_OP_ROUTE && g->Hw != 1 && g->Hw != g->H)
-      return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "cpu: Hw = %lld must be 1 or H", (long long)g->Hw);
-    if (node->op == SLA2_OP_SPARSE_ATTN && (unsigned)g->quant > SLA2_QUANT_INT8_FP8)
-      return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cpu: quant mode %d", (int)g->quant);
-    break;
-  case SLA2_OP_FEATURE_MAP:
-    if ((unsigned)g->feature_map > SLA2_FEATURE_RELU)
-      return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cpu: feature map %d", (int)g->feature_map);
-    break;
-  default:
-    break;
-  }
-  return SLA2_OK;
-}
-
 static sla2_status cpu_supports(void *ctx, const sla2_graph *g) {
   (void)ctx;
-  if (!g) return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "cpu supports: graph is NULL");
-  if (g->B < 1 || g->H < 1 || g->N < 1 || g->D < 1)
-    return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "cpu: sizes B = %lld, H = %lld, N = %lld, D = %lld must be >= 1",
-                     (long long)g->B, (long long)g->H, (long long)g->N, (long long)g->D);
-  if (g->D % SLA2_HEAD_DIM_ALIGN != 0 || g->D > SLA2_HEAD_DIM_MAX)
-    return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cpu: head dim D = %lld; the cpu device takes multiples of %d up to %d",
-                     (long long)g->D, SLA2_HEAD_DIM_ALIGN, SLA2_HEAD_DIM_MAX);
+  sla2_status st = sla2_graph_check(g, "cpu");
+  if (st != SLA2_OK) return st;
   if (g->N > INT32_MAX)
     return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cpu: N = %lld exceeds %d", (long long)g->N, INT32_MAX);
-  if (g->node_count < 0 || g->node_count > (int)(sizeof g->nodes / sizeof g->nodes[0]))
-    return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "cpu: node count %d", g->node_count);
-  for (int i = 0; i < g->node_count; i++) {
-    sla2_status st = check_node(g, &g->nodes[i]);
-    if (st != SLA2_OK) return st;
-  }
   return SLA2_OK;
 }
 
