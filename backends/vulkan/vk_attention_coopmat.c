@@ -1,0 +1,81 @@
+/* Vulkan backend: SPARSE_ATTN (int8_fp8) and DENSE_ATTN (f16 Q, K, V) on cooperative matrices
+ * (shaders/vulkan/attention_coopmat.glsl). Other quant modes and dtypes stay on the baseline
+ * kernel: their oracle precision needs f32 operands, which the fp16 matrix units do not take
+ * exactly (int8_fp8's E4M3 P and V, and f16 inputs, are exact in fp16). */
+#include "backends/vulkan/vk_attention.h"
+
+#include "shaders/common/sla2_constants.h"
+
+#define WG 128u   /* 4 subgroups of 32 */
+#define ROWS 64u  /* query rows per workgroup: 16 per subgroup */
+#define BC 32u    /* keys per chunk */
+
+static uint32_t div_up(int64_t a, int64_t b) { return (uint32_t)((a + b - 1) / b); }
+
+/* Shared memory of attention_coopmat.glsl for head dim D (its declarations, in order). */
+static uint32_t shared_bytes(bool int8, uint32_t D) {
+  uint32_t qrows = ROWS > BC ? ROWS : BC, sg = WG / 32u;
+  return qrows * D * (int8 ? 1u : 2u) + 4u * sg * 16u * BC + 2u * BC * D + 2u * sg * 16u * BC + 4u * sg * 256u +
+         4u * 256u + 4u * ROWS + 8u * BC;
+}
+
+bool vk_attention_coopmat_fits(const vk_device *dev, const sla2_graph *g, const sla2_node *node) {
+  const bool dense = node->op == SLA2_OP_DENSE_ATTN;
+  const uint32_t D = (uint32_t)g->D;
+  if (dense) {
+    for (int i = 0; i < 3; i++)
+      if (vk_slot_dtype(g, node->in[i]) != SLA2_F16) return false;
+    if (D % 16 != 0) return false;
+  } else if (g->quant != SLA2_QUANT_INT8_FP8 || D % 32 != 0) {
+    return false;
+  }
+  return shared_bytes(!dense, D) <= dev->props.limits.maxComputeSharedMemorySize;
+}
+
+typedef struct coopmat_push {
+  uint32_t q_strides[4], k_strides[4], v_strides[4], o_strides[4];
+  uint32_t N, H, bq, bk, Tm, Tn, k, nsub;
+  float scale;
+  uint32_t write_lse, o_pairs;
+} coopmat_push;
+
+/* Channels d, d + 1 (d even) of a 16-bit tensor share one 32-bit word. */
+static bool pairs_share_words(const uint32_t s[4]) {
+  return s[3] == 1 && s[0] % 2 == 0 && s[1] % 2 == 0 && s[2] % 2 == 0;
+}
+
+sla2_status vk_attention_coopmat(vk_run *r, const sla2_node *node) {
+  const sla2_graph *g = r->g;
+  const bool dense = node->op == SLA2_OP_DENSE_ATTN;
+  int o = node->out[0];
+  coopmat_push p = {.N = (uint32_t)g->N, .H = (uint32_t)g->H, .scale = g->scale};
+  vk_dispatch_desc d = {.shader = dense ? VK_SHADER_attention_coopmat_f16 : VK_SHADER_attention_coopmat_i8};
+  if (dense) {
+    p.bq = ROWS, p.Tm = div_up(g->N, ROWS), p.nsub = 1;
+    p.bk = 64, p.Tn = div_up(g->N, 64), p.k = p.Tn;
+    p.write_lse = node->out[1] >= 0;
+    vk_slot_strides(g, node->in[0], p.q_strides);
+    vk_slot_strides(g, node->in[1], p.k_strides);
+    vk_slot_strides(g, node->in[2], p.v_strides);
+    for (int i = 0; i < 3; i++) d.bind[i] = r->buf[node->in[i]];
+  } else {
+    p.bq = (uint32_t)g->bq, p.Tm = (uint32_t)g->Tm, p.nsub = div_up(g->bq, ROWS);
+    p.bk = (uint32_t)g->bk, p.Tn = (uint32_t)g->Tn, p.k = (uint32_t)g->k;
+    p.write_lse = 1;
+    d.bind[0] = r->buf[node->in[4]], d.bind[4] = r->buf[node->in[5]];
+    d.bind[1] = r->buf[node->in[6]], d.bind[5] = r->buf[node->in[7]];
+    d.bind[2] = r->buf[node->in[8]], d.bind[6] = r->buf[node->in[9]];
+    d.bind[3] = r->buf[node->in[3]];
+  }
+  vk_slot_strides(g, o, p.o_strides);
+  p.o_pairs = pairs_share_words(p.o_strides);
+  d.bind[7] = r->buf[o];
+  if (p.write_lse) d.bind[8] = r->buf[node->out[1]];
+  uint32_t spec[] = {WG, (uint32_t)g->D, BC, pairs_share_words(p.q_strides), pairs_share_words(p.k_strides),
+                     pairs_share_words(p.v_strides), vk_slot_dtype(g, o)};
+  for (uint32_t i = 0; i < sizeof spec / sizeof spec[0]; i++) d.spec[i] = spec[i];
+  d.spec_count = sizeof spec / sizeof spec[0];
+  d.push = &p, d.push_bytes = sizeof p;
+  d.groups[0] = p.Tm * p.nsub, d.groups[1] = (uint32_t)g->H, d.groups[2] = (uint32_t)g->B;
+  return vk_dispatch(r, &d);
+}

@@ -1,0 +1,89 @@
+/* Vulkan backend: choosing the attention path of a device (vk_path.h). */
+#include "backends/vulkan/vk_path.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define COOPMAT_SHARED_BYTES 49152u
+
+const char *vk_path_name(vk_path path) { return path == VK_PATH_COOPMAT_NV ? "coopmat_nv" : "baseline"; }
+
+#ifdef SLA2_VK_HAVE_COOPMAT_NV
+static bool has_device_extension(VkPhysicalDevice phys, const char *name) {
+  const vk_context *c = vk_ctx();
+  uint32_t n = 0;
+  if (c->fn.vkEnumerateDeviceExtensionProperties(phys, NULL, &n, NULL) != VK_SUCCESS || n == 0) return false;
+  VkExtensionProperties *ext = calloc(n, sizeof *ext);
+  bool found = false;
+  if (ext && c->fn.vkEnumerateDeviceExtensionProperties(phys, NULL, &n, ext) == VK_SUCCESS)
+    for (uint32_t i = 0; i < n && !found; i++) found = strcmp(ext[i].extensionName, name) == 0;
+  free(ext);
+  return found;
+}
+
+/* The subgroup-scope product (M, N, K) with these component types is offered. */
+static bool has_product(const VkCooperativeMatrixPropertiesNV *p, uint32_t n, uint32_t M, uint32_t N, uint32_t K,
+                        VkComponentTypeNV ab, VkComponentTypeNV cd) {
+  for (uint32_t i = 0; i < n; i++)
+    if (p[i].MSize == M && p[i].NSize == N && p[i].KSize == K && p[i].AType == ab && p[i].BType == ab &&
+        p[i].CType == cd && p[i].DType == cd && p[i].scope == VK_SCOPE_SUBGROUP_NV)
+      return true;
+  return false;
+}
+
+static bool coopmat_usable(const vk_device *dev) {
+  const vk_context *c = vk_ctx();
+  if (!c->fn.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV ||
+      !has_device_extension(dev->phys, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) ||
+      dev->props.limits.maxComputeSharedMemorySize < COOPMAT_SHARED_BYTES)
+    return false;
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV cm = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES, .pNext = &cm};
+  VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f12};
+  c->fn.vkGetPhysicalDeviceFeatures2(dev->phys, &f);
+  if (!cm.cooperativeMatrix || !f12.shaderFloat16 || !f12.shaderInt8 || !f12.vulkanMemoryModel) return false;
+  VkPhysicalDeviceSubgroupProperties sub = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+  VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sub};
+  c->fn.vkGetPhysicalDeviceProperties2(dev->phys, &props);
+  const VkSubgroupFeatureFlags ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
+  if (sub.subgroupSize != 32 || !(sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ||
+      (sub.supportedOperations & ops) != ops)
+    return false;
+  uint32_t n = 0;
+  if (c->fn.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(dev->phys, &n, NULL) != VK_SUCCESS || n == 0) return false;
+  VkCooperativeMatrixPropertiesNV *p = calloc(n, sizeof *p);
+  if (!p) return false;
+  for (uint32_t i = 0; i < n; i++) p[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+  bool ok = c->fn.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(dev->phys, &n, p) == VK_SUCCESS &&
+            has_product(p, n, 16, 16, 16, VK_COMPONENT_TYPE_FLOAT16_NV, VK_COMPONENT_TYPE_FLOAT32_NV) &&
+            has_product(p, n, 16, 16, 32, VK_COMPONENT_TYPE_SINT8_NV, VK_COMPONENT_TYPE_SINT32_NV);
+  free(p);
+  return ok;
+}
+#endif
+
+vk_path vk_path_select(const vk_device *dev) {
+  const char *forced = getenv("SLA2_VULKAN_PATH");
+  if (forced && strcmp(forced, "baseline") == 0) return VK_PATH_BASELINE;
+#ifdef SLA2_VK_HAVE_COOPMAT_NV
+  if (coopmat_usable(dev)) return VK_PATH_COOPMAT_NV;
+#else
+  (void)dev;
+#endif
+  return VK_PATH_BASELINE;
+}
+
+const void *vk_path_device_setup_fill(const vk_device *dev, vk_path_device_setup *setup) {
+  memset(setup, 0, sizeof *setup);
+  if (dev->path != VK_PATH_COOPMAT_NV) return NULL;
+  setup->extensions[0] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+  setup->extension_count = 1;
+  setup->coopmat.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV;
+  setup->coopmat.cooperativeMatrix = VK_TRUE;
+  setup->features12.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES;
+  setup->features12.pNext = &setup->coopmat;
+  setup->features12.shaderFloat16 = VK_TRUE;
+  setup->features12.shaderInt8 = VK_TRUE;
+  setup->features12.vulkanMemoryModel = VK_TRUE;
+  return &setup->features12;
+}

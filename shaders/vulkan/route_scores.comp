@@ -1,0 +1,46 @@
+// ROUTE, step 2: scores[b, h, i, j] = s * qp[b, h, i] . kp[b, h, j] in float-float; SCORES gets the
+// f32 rounding, pairs[] the float-float value the top-k ranks by. Workgroup: 16 x 16 (i, j) tile
+// of one (b, h); the projected rows stream through shared memory in chunks of DC channels.
+#version 450
+#include "common.glsl"
+#include "floatfloat.glsl"
+
+layout(local_size_x = 16, local_size_y = 16) in;
+const uint DC = 32u;
+
+layout(push_constant) uniform Push {
+  uint Tm, Tn, D;
+  float scale;
+} pc;
+
+layout(std430, binding = 0) readonly buffer QP { vec2 qp[]; };
+layout(std430, binding = 1) readonly buffer KP { vec2 kp[]; };
+layout(std430, binding = 2) writeonly buffer Scores { float scores[]; };
+layout(std430, binding = 3) writeonly buffer Pairs { vec2 pairs[]; };
+
+shared vec2 qs[16][DC];
+shared vec2 ks[16][DC];
+
+void main() {
+  uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y, tid = ty * 16u + tx;
+  uint bh = gl_WorkGroupID.z;
+  uint i0 = gl_WorkGroupID.y * 16u, j0 = gl_WorkGroupID.x * 16u;
+  uint i = i0 + ty, j = j0 + tx;
+  vec2 acc = vec2(0.0);
+  for (uint d0 = 0u; d0 < pc.D; d0 += DC) {
+    for (uint idx = tid; idx < 16u * DC; idx += 256u) {
+      uint r = idx / DC, c = idx % DC, d = d0 + c;
+      qs[r][c] = (i0 + r < pc.Tm && d < pc.D) ? qp[(bh * pc.Tm + i0 + r) * pc.D + d] : vec2(0.0);
+      ks[r][c] = (j0 + r < pc.Tn && d < pc.D) ? kp[(bh * pc.Tn + j0 + r) * pc.D + d] : vec2(0.0);
+    }
+    barrier();
+    for (uint c = 0u; c < DC; c++) acc = ff_add(acc, ff_mul(qs[ty][c], ks[tx][c]));
+    barrier();
+  }
+  if (i < pc.Tm && j < pc.Tn) {
+    vec2 s = ff_mul(acc, vec2(pc.scale, 0.0));
+    uint at = (bh * pc.Tm + i) * pc.Tn + j;
+    scores[at] = s.x + s.y;
+    pairs[at] = s;
+  }
+}
