@@ -1,0 +1,276 @@
+/* Linear branch: KV_STATE (per key block h_j = phiK_j^T V_j, z_j = phiK_j^T 1, and the totals)
+ * and LINEAR_ATTN (O_l = phi(q) H_i / (phi(q) . Z_i) with H_i = H_tot - sum_{j in LUT_i} h_j).
+ *
+ * Both are small GEMMs per block, C[i][e] = sum_k A[i][k] B[k][e], on a work-group of
+ * LN_TC x LN_TR work-items: work-item (tc, tr) owns rows i = tr + LN_TR a and the columns
+ * e = (g LN_TC + tc) LN_V + c as vectors of LN_V, with A and B staged through local memory
+ * KV_CH / LQ_CH steps of k at a time; f32 accumulation (at most 128 or D products per output).
+ *   GPUs: 16 x 16 work-items, float4 columns, 16 k-steps per stage.
+ *   CPU devices (LN_SERIAL): one work-item per block walking row pairs with float16 (or float8)
+ *   columns, operands read in place, no barriers.
+ * Build parameters: LN_TR, LN_TC, LN_V, KV_CH (rows staged per step of KV_STATE), LQ_CH
+ * (channels staged per step of LINEAR_ATTN), LN_BQ (rows of a query block), plus SLA2_D. */
+
+#define LN_CAT_(a, b) a##b
+#define LN_CAT(a, b) LN_CAT_(a, b)
+#if LN_V == 1
+typedef float lvec;
+#define LV_STORE(v, p) (*(p) = (v))
+#else
+typedef LN_CAT(float, LN_V) lvec;
+#define LV_STORE(v, p) LN_CAT(vstore, LN_V)(v, 0, p)
+#endif
+#define LN_CV (SLA2_D / (LN_TC * LN_V)) /* column vectors per work-item */
+#define LN_RA (SLA2_D / LN_TR)          /* KV_STATE: channel rows per work-item */
+#define LN_RQ ((LN_BQ + LN_TR - 1) / LN_TR) /* LINEAR_ATTN: query rows per work-item */
+#define LN_WG (LN_TR * LN_TC)
+#define LN_LDB (SLA2_D + (LN_V > 4 ? 0 : 4)) /* B rows in local memory (padded on GPUs) */
+
+#if LN_SERIAL
+/* CPU devices: one work-item per (bh, j) walks the channel rows two at a time (its register
+ * tile: 2 x D floats), reading phi(K) in place and V converted once into local memory. No
+ * barriers: PoCL keeps the accumulators in registers only within a barrier-free region. */
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void kv_block(__global const float *phik, __global const uchar *v, int v_dt, long v_sb, long v_sh, long v_sn, long v_sd,
+              int H, int N, int bk, int Tn, __global float *hblk, __global float *zblk) {
+  __local lvec Bv[SLA2_BLOCK_MAX * SLA2_D / LN_V];
+  __local float *B = (__local float *)Bv;
+  const int grp = (int)get_group_id(0), j = grp % Tn, bh = grp / Tn, b = bh / H, h = bh % H;
+  const int r0 = j * bk, rn = min(N, r0 + bk) - r0;
+  const long vbase = (long)b * v_sb + (long)h * v_sh;
+  for (int rr = 0; rr < rn; rr++)
+    for (int d4 = 0; d4 < SLA2_D; d4 += 4)
+      vstore4(load_elem4(v, v_dt, vbase + (long)(r0 + rr) * v_sn + (long)d4 * v_sd, v_sd), 0, B + rr * SLA2_D + d4);
+  __global const float *A = phik + ((long)bh * N + r0) * SLA2_D;
+  __global float *hj = hblk + ((long)bh * Tn + j) * SLA2_D * SLA2_D;
+  __global float *zj = zblk + ((long)bh * Tn + j) * SLA2_D;
+  for (int d0 = 0; d0 < SLA2_D; d0 += 2) {
+    lvec acc[2][LN_CV];
+    float z[2] = {0.0f, 0.0f};
+    #pragma unroll
+    for (int g = 0; g < LN_CV; g++) acc[0][g] = acc[1][g] = (lvec)(0.0f);
+    for (int rr = 0; rr < rn; rr++) {
+      const float a0 = A[rr * SLA2_D + d0], a1 = A[rr * SLA2_D + d0 + 1];
+      z[0] += a0;
+      z[1] += a1;
+      #pragma unroll
+      for (int g = 0; g < LN_CV; g++) {
+        const lvec bv = Bv[(rr * SLA2_D) / LN_V + g];
+        acc[0][g] = fma((lvec)(a0), bv, acc[0][g]);
+        acc[1][g] = fma((lvec)(a1), bv, acc[1][g]);
+      }
+    }
+    #pragma unroll
+    for (int g = 0; g < LN_CV; g++) {
+      LV_STORE(acc[0][g], hj + d0 * SLA2_D + g * LN_V);
+      LV_STORE(acc[1][g], hj + (d0 + 1) * SLA2_D + g * LN_V);
+    }
+    zj[d0] = z[0];
+    zj[d0 + 1] = z[1];
+  }
+}
+#else
+/* One work-group per (bh, key block j). A = phiK rows (k = row), B = V rows. */
+__kernel __attribute__((reqd_work_group_size(LN_TC, LN_TR, 1)))
+void kv_block(__global const float *phik, __global const uchar *v, int v_dt, long v_sb, long v_sh, long v_sn, long v_sd,
+              int H, int N, int bk, int Tn, __global float *hblk, __global float *zblk) {
+  __local lvec Bv[KV_CH * LN_LDB / LN_V];
+  __local float A[KV_CH][SLA2_D];
+  __local float *B = (__local float *)Bv;
+  const int tc = (int)get_local_id(0), tr = (int)get_local_id(1), lid = tr * LN_TC + tc;
+  const int grp = (int)get_group_id(0), j = grp % Tn, bh = grp / Tn, b = bh / H, h = bh % H;
+  const int r0 = j * bk, r1 = min(N, r0 + bk);
+  lvec acc[LN_RA][LN_CV];
+  float z[LN_RA];
+  #pragma unroll
+  for (int a = 0; a < LN_RA; a++) {
+    z[a] = 0.0f;
+    #pragma unroll
+    for (int g = 0; g < LN_CV; g++) acc[a][g] = (lvec)(0.0f);
+  }
+  const long vbase = (long)b * v_sb + (long)h * v_sh;
+  for (int rs = r0; rs < r1; rs += KV_CH) {
+    const int rn = min(KV_CH, r1 - rs);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int it = lid; it < KV_CH * (SLA2_D / 4); it += LN_WG) {
+      int rr = it / (SLA2_D / 4), d4 = (it % (SLA2_D / 4)) * 4;
+      bool ok = rr < rn;
+      float4 pa = ok ? vload4(0, phik + ((long)bh * N + rs + rr) * SLA2_D + d4) : (float4)(0.0f);
+      float4 pb = ok ? load_elem4(v, v_dt, vbase + (long)(rs + rr) * v_sn + (long)d4 * v_sd, v_sd) : (float4)(0.0f);
+      vstore4(pa, 0, &A[rr][d4]);
+      vstore4(pb, 0, B + rr * LN_LDB + d4);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int rr = 0; rr < rn; rr++) {
+      float av[LN_RA];
+      lvec bv[LN_CV];
+      #pragma unroll
+      for (int a = 0; a < LN_RA; a++) av[a] = A[rr][tr + LN_TR * a];
+      #pragma unroll
+      for (int g = 0; g < LN_CV; g++) bv[g] = Bv[(rr * LN_LDB + (g * LN_TC + tc) * LN_V) / LN_V];
+      #pragma unroll
+      for (int a = 0; a < LN_RA; a++) {
+        z[a] += av[a];
+        #pragma unroll
+        for (int g = 0; g < LN_CV; g++) acc[a][g] = fma((lvec)(av[a]), bv[g], acc[a][g]);
+      }
+    }
+  }
+  __global float *hj = hblk + ((long)bh * Tn + j) * SLA2_D * SLA2_D;
+  #pragma unroll
+  for (int a = 0; a < LN_RA; a++) {
+    const int d = tr + LN_TR * a;
+    #pragma unroll
+    for (int g = 0; g < LN_CV; g++) LV_STORE(acc[a][g], hj + d * SLA2_D + (g * LN_TC + tc) * LN_V);
+    if (tc == 0) zblk[((long)bh * Tn + j) * SLA2_D + d] = z[a];
+  }
+}
+
+#endif
+
+/* htot / ztot: per (bh, chunk of EW elements) the sum over the Tn block states. */
+__kernel void kv_total(__global const float *hblk, __global const float *zblk, int Tn, int BH, __global float *htot,
+                       __global float *ztot) {
+  const int per = (SLA2_D * SLA2_D + SLA2_D) / EW; /* chunks per bh */
+  long gid = get_global_id(0);
+  if (gid >= (long)BH * per) return;
+  const int bh = (int)(gid / per), x = (int)(gid % per) * EW;
+  const bool is_h = x < SLA2_D * SLA2_D;
+  const int stride = is_h ? SLA2_D * SLA2_D : SLA2_D, at = is_h ? x : x - SLA2_D * SLA2_D;
+  __global const float *p = (is_h ? hblk : zblk) + (long)bh * Tn * stride + at;
+  __global float *out = (is_h ? htot : ztot) + (long)bh * stride + at;
+  sum_t s[EW];
+  for (int e = 0; e < EW; e++) s[e] = sum_zero();
+  for (int j = 0; j < Tn; j++) {
+    ewvec v = EW_CAT(vload, EW)(0, p + (long)j * stride);
+    float t[EW];
+    EW_CAT(vstore, EW)(v, 0, t);
+    for (int e = 0; e < EW; e++) s[e] = sum_add(s[e], t[e]);
+  }
+  for (int e = 0; e < EW; e++) out[e] = sum_to_float(s[e]);
+}
+
+#if LN_SERIAL
+/* CPU devices: one work-item per (bh, i) forms H_i, Z_i, then walks the block's rows two at a
+ * time reading phi(q) and H_i in place. No barriers (see kv_block). */
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void linear_attn(__global const float *phiq, __global const float *hblk, __global const float *zblk,
+                 __global const float *htot, __global const float *ztot, __global const int *lut, int H, int N, int bq,
+                 int Tm, int Tn, int k, int row0, __global float *scratch, __global float *out) {
+  const int slot = (int)get_group_id(0), row = row0 + slot, i = row % Tm, bh = row / Tm;
+  const int per = SLA2_D * SLA2_D + SLA2_D;
+  __global float *Hi = scratch + (long)slot * per;
+  __global const int *lrow = lut + (long)row * k;
+  for (int x = 0; x < per; x += EW) {
+    const bool is_h = x < SLA2_D * SLA2_D;
+    const int stride = is_h ? SLA2_D * SLA2_D : SLA2_D, at = is_h ? x : x - SLA2_D * SLA2_D;
+    __global const float *src = (is_h ? hblk : zblk) + (long)bh * Tn * stride + at;
+    ewvec s = EW_CAT(vload, EW)(0, src + (long)lrow[0] * stride);
+    for (int t = 1; t < k; t++) s += EW_CAT(vload, EW)(0, src + (long)lrow[t] * stride);
+    ewvec tot = EW_CAT(vload, EW)(0, (is_h ? htot : ztot) + (long)bh * stride + at);
+    EW_CAT(vstore, EW)(tot - s, 0, Hi + x);
+  }
+  __global const float *Zi = Hi + SLA2_D * SLA2_D;
+  const int r0 = i * bq, rn = min(bq, N - r0);
+  for (int rg = 0; rg < rn; rg += 2) {
+    const int ra = rg, rb = min(rg + 1, rn - 1); /* an odd last row is computed twice */
+    __global const float *qa = phiq + ((long)bh * N + r0 + ra) * SLA2_D, *qb = phiq + ((long)bh * N + r0 + rb) * SLA2_D;
+    lvec acc[2][LN_CV];
+    float den[2] = {0.0f, 0.0f};
+    #pragma unroll
+    for (int g = 0; g < LN_CV; g++) acc[0][g] = acc[1][g] = (lvec)(0.0f);
+    for (int d = 0; d < SLA2_D; d++) {
+      const float a0 = qa[d], a1 = qb[d], zc = Zi[d];
+      den[0] = fma(a0, zc, den[0]);
+      den[1] = fma(a1, zc, den[1]);
+      #pragma unroll
+      for (int g = 0; g < LN_CV; g++) {
+        const lvec bv = LN_CAT(vload, LN_V)(0, Hi + d * SLA2_D + g * LN_V);
+        acc[0][g] = fma((lvec)(a0), bv, acc[0][g]);
+        acc[1][g] = fma((lvec)(a1), bv, acc[1][g]);
+      }
+    }
+    __global float *oa = out + ((long)bh * N + r0 + ra) * SLA2_D, *ob = out + ((long)bh * N + r0 + rb) * SLA2_D;
+    #pragma unroll
+    for (int g = 0; g < LN_CV; g++) {
+      LV_STORE(den[0] <= SLA2_LINEAR_DEN_EPS ? (lvec)(0.0f) : acc[0][g] / den[0], oa + g * LN_V);
+      LV_STORE(den[1] <= SLA2_LINEAR_DEN_EPS ? (lvec)(0.0f) : acc[1][g] / den[1], ob + g * LN_V);
+    }
+  }
+}
+#else
+/* One work-group per query-block row (bh, i) = row0 + group: first H_i, Z_i into this group's
+ * scratch slot (the f32 sum of the selected blocks, then one subtraction from the totals, which
+ * keeps the cancellation error at one rounding), then O_l for the block's rows with A = phi(q)
+ * (k = channel) and B = H_i. Rows past N are clamped to the last row (its value written twice)
+ * rather than skipped. */
+__kernel __attribute__((reqd_work_group_size(LN_TC, LN_TR, 1)))
+void linear_attn(__global const float *phiq, __global const float *hblk, __global const float *zblk,
+                 __global const float *htot, __global const float *ztot, __global const int *lut, int H, int N, int bq,
+                 int Tm, int Tn, int k, int row0, __global float *scratch, __global float *out) {
+  __local lvec Bv[LQ_CH * LN_LDB / LN_V];
+  __local float A[LN_BQ][LQ_CH + 1], Zc[LQ_CH];
+  __local float *B = (__local float *)Bv;
+  const int tc = (int)get_local_id(0), tr = (int)get_local_id(1), lid = tr * LN_TC + tc;
+  const int slot = (int)get_group_id(0), row = row0 + slot, i = row % Tm, bh = row / Tm;
+  const int per = SLA2_D * SLA2_D + SLA2_D;
+  __global float *Hi = scratch + (long)slot * per;
+  __global const int *lrow = lut + (long)row * k;
+  for (int x = lid * EW; x < per; x += LN_WG * EW) {
+    const bool is_h = x < SLA2_D * SLA2_D;
+    const int stride = is_h ? SLA2_D * SLA2_D : SLA2_D, at = is_h ? x : x - SLA2_D * SLA2_D;
+    __global const float *src = (is_h ? hblk : zblk) + (long)bh * Tn * stride + at;
+    ewvec s = EW_CAT(vload, EW)(0, src + (long)lrow[0] * stride);
+    for (int t = 1; t < k; t++) s += EW_CAT(vload, EW)(0, src + (long)lrow[t] * stride);
+    ewvec tot = EW_CAT(vload, EW)(0, (is_h ? htot : ztot) + (long)bh * stride + at);
+    EW_CAT(vstore, EW)(tot - s, 0, Hi + x);
+  }
+  barrier(CLK_GLOBAL_MEM_FENCE);
+
+  const int r0 = i * bq, rn = min(bq, N - r0);
+  lvec acc[LN_RQ][LN_CV];
+  float den[LN_RQ];
+  #pragma unroll
+  for (int a = 0; a < LN_RQ; a++) {
+    den[a] = 0.0f;
+    #pragma unroll
+    for (int g = 0; g < LN_CV; g++) acc[a][g] = (lvec)(0.0f);
+  }
+  for (int d0 = 0; d0 < SLA2_D; d0 += LQ_CH) {
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int it = lid; it < LN_BQ * (LQ_CH / 4); it += LN_WG) {
+      int rr = it / (LQ_CH / 4), d4 = (it % (LQ_CH / 4)) * 4;
+      float4 q = vload4(0, phiq + ((long)bh * N + r0 + min(rr, rn - 1)) * SLA2_D + d0 + d4);
+      A[rr][d4] = q.s0, A[rr][d4 + 1] = q.s1, A[rr][d4 + 2] = q.s2, A[rr][d4 + 3] = q.s3;
+    }
+    for (int it = lid; it < LQ_CH * (SLA2_D / 4); it += LN_WG) {
+      int dd = it / (SLA2_D / 4), c4 = (it % (SLA2_D / 4)) * 4;
+      vstore4(vload4(0, Hi + (d0 + dd) * SLA2_D + c4), 0, B + dd * LN_LDB + c4);
+    }
+    for (int dd = lid; dd < LQ_CH; dd += LN_WG) Zc[dd] = Hi[SLA2_D * SLA2_D + d0 + dd];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int dd = 0; dd < LQ_CH; dd++) {
+      lvec bv[LN_CV];
+      #pragma unroll
+      for (int g = 0; g < LN_CV; g++) bv[g] = Bv[(dd * LN_LDB + (g * LN_TC + tc) * LN_V) / LN_V];
+      const float zc = Zc[dd];
+      #pragma unroll
+      for (int a = 0; a < LN_RQ; a++) {
+        const float q = A[min(tr + LN_TR * a, LN_BQ - 1)][dd];
+        den[a] = fma(q, zc, den[a]);
+        #pragma unroll
+        for (int g = 0; g < LN_CV; g++) acc[a][g] = fma((lvec)(q), bv[g], acc[a][g]);
+      }
+    }
+  }
+  #pragma unroll
+  for (int a = 0; a < LN_RQ; a++) {
+    const int rr = min(min(tr + LN_TR * a, LN_BQ - 1), rn - 1);
+    __global float *o = out + ((long)bh * N + r0 + rr) * SLA2_D;
+    const float dv = den[a];
+    #pragma unroll
+    for (int g = 0; g < LN_CV; g++)
+      LV_STORE(dv <= SLA2_LINEAR_DEN_EPS ? (lvec)(0.0f) : acc[a][g] / dv, o + (g * LN_TC + tc) * LN_V);
+  }
+}
+#endif
