@@ -154,6 +154,11 @@ void sla2_graph_set_external(sla2_graph *graph, int slot, int dtype, const int64
  * the message (the device name). OK, UNSUPPORTED or INVALID_ARGUMENT via sla2_fail. */
 sla2_status sla2_graph_check(const sla2_graph *graph, const char *who);
 
+/* The checks every backend's `run` starts with: graph and buffers non-NULL, nodes
+ * [first, first + count) inside the graph, and a buffer bound to every slot those nodes name. */
+sla2_status sla2_graph_check_run(const sla2_graph *graph, int first, int count,
+                                 void *const buffers[SLA2_SLOT_COUNT], const char *who);
+
 /* k = clamp(floor(topk * Tn), 1, Tn). */
 int64_t sla2_blocks_per_row(double topk, int64_t Tn);
 

@@ -76,3 +76,21 @@ sla2_status sla2_graph_check(const sla2_graph *g, const char *who) {
   }
   return SLA2_OK;
 }
+
+sla2_status sla2_graph_check_run(const sla2_graph *g, int first, int count, void *const buffers[SLA2_SLOT_COUNT],
+                                 const char *who) {
+  if (!g || !buffers) return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s run: graph and buffers must not be NULL", who);
+  if (first < 0 || count < 0 || first > g->node_count || count > g->node_count - first)
+    return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s run: nodes [%d, %d + %d) outside the graph's %d nodes", who,
+                     first, first, count, g->node_count);
+  for (int i = first; i < first + count; i++) {
+    const sla2_node *node = &g->nodes[i];
+    for (int s = 0; s < SLA2_NODE_MAX_IN + SLA2_NODE_MAX_OUT; s++) {
+      const int slot = s < SLA2_NODE_MAX_IN ? node->in[s] : node->out[s - SLA2_NODE_MAX_IN];
+      if (slot >= 0 && slot < SLA2_SLOT_COUNT && !buffers[slot])
+        return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s run: node '%s' slot '%s' has no buffer", who,
+                         sla2_op_name(node->op), sla2_slot_name(slot));
+    }
+  }
+  return SLA2_OK;
+}

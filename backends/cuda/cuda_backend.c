@@ -157,21 +157,11 @@ static sla2_status run_node(const cuda_exec *x, const sla2_node *node) {
 static sla2_status cuda_run(void *ctx, const sla2_graph *g, int first, int count,
                             void *const buffers[SLA2_SLOT_COUNT]) {
   cuda_device_ctx *dev = ctx;
-  if (!g || !buffers) return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "cuda run: graph and buffers must not be NULL");
-  if (first < 0 || count < 0 || first > g->node_count || count > g->node_count - first)
-    return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "cuda run: nodes [%d, %d + %d) outside the graph's %d nodes",
-                     first, first, count, g->node_count);
-  sla2_status st = cuda_supports(ctx, g);
+  sla2_status st = sla2_graph_check_run(g, first, count, buffers, "cuda");
   if (st != SLA2_OK) return st;
-  for (int i = first; i < first + count; i++) {
-    const sla2_node *node = &g->nodes[i];
-    for (int s = 0; s < SLA2_NODE_MAX_IN + SLA2_NODE_MAX_OUT; s++) {
-      const int slot = s < SLA2_NODE_MAX_IN ? node->in[s] : node->out[s - SLA2_NODE_MAX_IN];
-      if (slot >= 0 && !buffers[slot])
-        return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "cuda run: node '%s' slot '%s' has no buffer",
-                         sla2_op_name(node->op), sla2_slot_name(slot));
-    }
-  }
+  st = cuda_supports(ctx, g);
+  if (st != SLA2_OK) return st;
+
   st = use_device(dev);
   if (st != SLA2_OK) return st;
   cuda_exec x = {g, buffers, dev};

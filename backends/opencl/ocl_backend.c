@@ -88,85 +88,35 @@ static sla2_status ocl_buffer_read(void *ctx, const void *buffer, size_t offset,
 
 /* --- supports ------------------------------------------------------------------------------ */
 
-static bool is_float_dtype(int dtype) { return dtype == SLA2_F32 || dtype == SLA2_F16 || dtype == SLA2_BF16; }
-
 /* The kernels index key blocks with shifts: powers of two in [SLA2_BLOCK_MIN, SLA2_BLOCK_MAX]. */
-static bool valid_block(int64_t b) { return b >= SLA2_BLOCK_MIN && b <= SLA2_BLOCK_MAX && (b & (b - 1)) == 0; }
-
-static sla2_status check_node(const ocl_device *dev, const sla2_graph *g, const sla2_node *node) {
-  const char *op = sla2_op_name(node->op);
-  if ((int)node->op < 0 || node->op >= SLA2_OP_COUNT)
-    return sla2_fail(SLA2_ERROR_UNSUPPORTED, "%s: unknown op %d", dev->name, (int)node->op);
-  for (int i = 0; i < SLA2_NODE_MAX_IN + SLA2_NODE_MAX_OUT; i++) {
-    const int slot = i < SLA2_NODE_MAX_IN ? node->in[i] : node->out[i - SLA2_NODE_MAX_IN];
-    if (slot < 0) continue;
-    if (slot >= SLA2_SLOT_COUNT)
-      return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s: node '%s' names slot %d", dev->name, op, slot);
-    const sla2_graph_tensor *t = &g->tensors[slot];
-    if (slot <= SLA2_SLOT_O || t->external) {
-      if (!is_float_dtype(t->dtype))
-        return sla2_fail(SLA2_ERROR_UNSUPPORTED, "%s: tensor '%s' has dtype %d; OpenCL devices take f32, f16 or bf16",
-                         dev->name, sla2_slot_name(slot), t->dtype);
-      for (int d = 0; d < 4; d++)
-        if (t->strides[d] < 1)
-          return sla2_fail(SLA2_ERROR_UNSUPPORTED, "%s: tensor '%s' has stride %lld in dimension %d", dev->name,
-                           sla2_slot_name(slot), (long long)t->strides[d], d);
-    }
-  }
-  switch (node->op) {
-  case SLA2_OP_POOL:
-  case SLA2_OP_QUANTIZE_INT8:
-    if (!valid_block(node->block))
-      return sla2_fail(SLA2_ERROR_UNSUPPORTED, "%s: node '%s' block = %d; OpenCL devices take 16, 32, 64 or 128 rows",
-                       dev->name, op, node->block);
-    break;
-  case SLA2_OP_ROUTE:
-  case SLA2_OP_KV_STATE:
-  case SLA2_OP_SPARSE_ATTN:
-  case SLA2_OP_LINEAR_ATTN:
-  case SLA2_OP_COMBINE:
-    if (!valid_block(g->bq) || !valid_block(g->bk))
-      return sla2_fail(SLA2_ERROR_UNSUPPORTED,
-                       "%s: block sizes bq = %lld, bk = %lld; OpenCL devices take 16, 32, 64 or 128", dev->name,
-                       (long long)g->bq, (long long)g->bk);
-    if (g->Tm != (g->N + g->bq - 1) / g->bq || g->Tn != (g->N + g->bk - 1) / g->bk || g->k < 1 || g->k > g->Tn)
-      return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s: Tm = %lld, Tn = %lld, k = %lld do not fit N = %lld", dev->name,
-                       (long long)g->Tm, (long long)g->Tn, (long long)g->k, (long long)g->N);
-    if (node->op == SLA2_OP_ROUTE && g->Hw != 1 && g->Hw != g->H)
-      return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s: Hw = %lld must be 1 or H", dev->name, (long long)g->Hw);
-    if (node->op == SLA2_OP_SPARSE_ATTN && (unsigned)g->quant > SLA2_QUANT_INT8_FP8)
-      return sla2_fail(SLA2_ERROR_UNSUPPORTED, "%s: quant mode %d", dev->name, (int)g->quant);
-    break;
-  case SLA2_OP_FEATURE_MAP:
-    if ((unsigned)g->feature_map > SLA2_FEATURE_RELU)
-      return sla2_fail(SLA2_ERROR_UNSUPPORTED, "%s: feature map %d", dev->name, (int)g->feature_map);
-    break;
-  default:
-    break;
-  }
-  return SLA2_OK;
-}
+static bool power_of_two(int64_t b) { return (b & (b - 1)) == 0; }
 
 static sla2_status ocl_supports(void *ctx, const sla2_graph *g) {
   ocl_device *dev = ctx;
-  if (!g) return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s supports: graph is NULL", dev->name);
-  if (g->B < 1 || g->H < 1 || g->N < 1 || g->D < 1)
-    return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s: sizes B = %lld, H = %lld, N = %lld, D = %lld must be >= 1",
-                     dev->name, (long long)g->B, (long long)g->H, (long long)g->N, (long long)g->D);
-  if (g->D % SLA2_HEAD_DIM_ALIGN != 0 || g->D > SLA2_HEAD_DIM_MAX)
-    return sla2_fail(SLA2_ERROR_UNSUPPORTED, "%s: head dim D = %lld; OpenCL devices take multiples of %d up to %d",
-                     dev->name, (long long)g->D, SLA2_HEAD_DIM_ALIGN, SLA2_HEAD_DIM_MAX);
+  sla2_status st = sla2_graph_check(g, dev->name);
+  if (st != SLA2_OK) return st;
   if (g->N > INT32_MAX / 2 || g->B * g->H > INT32_MAX / 2)
     return sla2_fail(SLA2_ERROR_UNSUPPORTED, "%s: N = %lld or B * H = %lld exceeds 2^30", dev->name, (long long)g->N,
                      (long long)(g->B * g->H));
   if (dev->max_wg < 64)
     return sla2_fail(SLA2_ERROR_UNSUPPORTED, "%s: work-groups of %zu work-items; sla2 needs 64", dev->name,
                      dev->max_wg);
-  if (g->node_count < 0 || g->node_count > (int)(sizeof g->nodes / sizeof g->nodes[0]))
-    return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s: node count %d", dev->name, g->node_count);
   for (int i = 0; i < g->node_count; i++) {
-    sla2_status st = check_node(dev, g, &g->nodes[i]);
-    if (st != SLA2_OK) return st;
+    const sla2_node *node = &g->nodes[i];
+    if ((node->op == SLA2_OP_POOL || node->op == SLA2_OP_QUANTIZE_INT8) && !power_of_two(node->block))
+      return sla2_fail(SLA2_ERROR_UNSUPPORTED, "%s: node '%s' block = %d; OpenCL devices take 16, 32, 64 or 128 rows",
+                       dev->name, sla2_op_name(node->op), node->block);
+  }
+  if ((g->bq && !power_of_two(g->bq)) || (g->bk && !power_of_two(g->bk)))
+    return sla2_fail(SLA2_ERROR_UNSUPPORTED, "%s: block sizes bq = %lld, bk = %lld; OpenCL devices take 16, 32, 64 or 128",
+                     dev->name, (long long)g->bq, (long long)g->bk);
+  for (int slot = SLA2_SLOT_Q; slot < SLA2_SLOT_COUNT; slot++) {
+    const sla2_graph_tensor *t = &g->tensors[slot];
+    if (!t->used || !(slot <= SLA2_SLOT_O || t->external)) continue;
+    for (int d = 0; d < 4; d++) /* kernels index every dimension with a positive stride */
+      if (t->strides[d] < 1)
+        return sla2_fail(SLA2_ERROR_UNSUPPORTED, "%s: tensor '%s' has stride %lld in dimension %d", dev->name,
+                         sla2_slot_name(slot), (long long)t->strides[d], d);
   }
   return SLA2_OK;
 }
@@ -204,22 +154,11 @@ static sla2_status run_node(const ocl_exec *x, const sla2_node *node) {
 
 static sla2_status ocl_run(void *ctx, const sla2_graph *g, int first, int count, void *const buffers[SLA2_SLOT_COUNT]) {
   ocl_device *dev = ctx;
-  if (!g || !buffers)
-    return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s run: graph and buffers must not be NULL", dev->name);
-  if (first < 0 || count < 0 || first > g->node_count || count > g->node_count - first)
-    return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s run: nodes [%d, %d + %d) outside the graph's %d nodes", dev->name,
-                     first, first, count, g->node_count);
-  sla2_status st = ocl_supports(ctx, g);
+  sla2_status st = sla2_graph_check_run(g, first, count, buffers, dev->name);
   if (st != SLA2_OK) return st;
-  for (int i = first; i < first + count; i++) {
-    const sla2_node *node = &g->nodes[i];
-    for (int s = 0; s < SLA2_NODE_MAX_IN + SLA2_NODE_MAX_OUT; s++) {
-      const int slot = s < SLA2_NODE_MAX_IN ? node->in[s] : node->out[s - SLA2_NODE_MAX_IN];
-      if (slot >= 0 && !buffers[slot])
-        return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s run: node '%s' slot '%s' has no buffer", dev->name,
-                         sla2_op_name(node->op), sla2_slot_name(slot));
-    }
-  }
+  st = ocl_supports(ctx, g);
+  if (st != SLA2_OK) return st;
+
   ocl_exec x;
   x.dev = dev;
   x.g = g;

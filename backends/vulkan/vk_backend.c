@@ -132,11 +132,7 @@ static sla2_status run_locked(vk_device *dev, const sla2_graph *g, int first, in
     const sla2_node *node = &g->nodes[i];
     for (int s = 0; s < SLA2_NODE_MAX_IN + SLA2_NODE_MAX_OUT; s++) {
       const int slot = s < SLA2_NODE_MAX_IN ? node->in[s] : node->out[s - SLA2_NODE_MAX_IN];
-      if (slot < 0) continue;
-      if (!buffers[slot])
-        return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s run: node '%s' slot '%s' has no buffer", dev->name,
-                         sla2_op_name(node->op), sla2_slot_name(slot));
-      r.buf[slot] = buffers[slot];
+      if (slot >= 0) r.buf[slot] = buffers[slot]; /* bound: checked by sla2_graph_check_run */
     }
   }
   if ((st = vk_device_wait(dev)) != SLA2_OK || (st = vk_descriptors_reset(dev)) != SLA2_OK ||
@@ -150,11 +146,9 @@ static sla2_status run_locked(vk_device *dev, const sla2_graph *g, int first, in
 static sla2_status vk_run_iface(void *ctx, const sla2_graph *g, int first, int count,
                                 void *const buffers[SLA2_SLOT_COUNT]) {
   vk_device *dev = ctx;
-  if (!g || !buffers) return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s run: graph and buffers must not be NULL", dev->name);
-  if (first < 0 || count < 0 || first > g->node_count || count > g->node_count - first)
-    return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s run: nodes [%d, %d + %d) outside the graph's %d nodes",
-                     dev->name, first, first, count, g->node_count);
-  sla2_status st = vk_supports_graph(dev, g);
+  sla2_status st = sla2_graph_check_run(g, first, count, buffers, dev->name);
+  if (st != SLA2_OK) return st;
+  st = vk_supports_graph(dev, g);
   if (st != SLA2_OK) return st;
   pthread_mutex_lock(&dev->lock);
   st = run_locked(dev, g, first, count, buffers);
