@@ -416,6 +416,37 @@ START_TEST(getters_reject_null) {
 }
 END_TEST
 
+START_TEST(scale_changes_the_computation) {
+  fixture f;
+  fixture_init(&f, SLA2_F32);
+  size_t n = f.o_bytes / sizeof(float);
+  float *a = malloc(f.o_bytes), *b = malloc(f.o_bytes);
+  /* scale 0 means 1/sqrt(D): the same bits as passing it explicitly */
+  ck_assert_int_eq(sla2_attention_dense(f.q, f.k, f.v, f.o, 0.0), SLA2_OK);
+  ck_assert_int_eq(sla2_tensor_download(f.o, a, f.o_bytes), SLA2_OK);
+  ck_assert_int_eq(sla2_attention_dense(f.q, f.k, f.v, f.o, 1.0 / sqrt(32.0)), SLA2_OK);
+  ck_assert_int_eq(sla2_tensor_download(f.o, b, f.o_bytes), SLA2_OK);
+  ck_assert_mem_eq(a, b, f.o_bytes);
+  /* a layer with a larger config scale gives a sharper softmax: a different O */
+  ck_assert_int_eq(sla2_layer_forward(f.layer, f.q, f.k, f.v, f.o, NULL, NULL), SLA2_OK);
+  ck_assert_int_eq(sla2_tensor_download(f.o, a, f.o_bytes), SLA2_OK);
+  sla2_config c = sla2_config_default();
+  c.block_q = 32, c.block_k = 32, c.scale = 4.0 / sqrt(32.0);
+  sla2_layer_desc desc = {2, 32, 0};
+  sla2_layer *sharp;
+  ck_assert_int_eq(sla2_layer_create(f.dev, &c, &desc, &sharp), SLA2_OK);
+  ck_assert_int_eq(sla2_layer_forward(sharp, f.q, f.k, f.v, f.o, NULL, NULL), SLA2_OK);
+  ck_assert_int_eq(sla2_tensor_download(f.o, b, f.o_bytes), SLA2_OK);
+  double diff = 0.0;
+  for (size_t i = 0; i < n; i++) diff += fabs((double)a[i] - (double)b[i]);
+  ck_assert_msg(diff > 1e-3 * (double)n, "config scale did not change O (mean |diff| %g)", diff / (double)n);
+  sla2_layer_destroy(sharp);
+  free(a);
+  free(b);
+  fixture_free(&f);
+}
+END_TEST
+
 Suite *suite_api(void) {
   Suite *s = suite_create("api");
   TCase *tc = tcase_create("bad_input");
@@ -430,6 +461,7 @@ Suite *suite_api(void) {
   tcase_add_test(tc, forward_bf16_inputs_f32_output);
   tcase_add_test(tc, cpu_extensions_reachable);
   tcase_add_test(tc, getters_reject_null);
+  tcase_add_test(tc, scale_changes_the_computation);
   suite_add_tcase(s, tc);
   return s;
 }
