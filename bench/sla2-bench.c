@@ -11,6 +11,7 @@
 
 #include <sla2/sla2.h>
 
+#include "bench_compare.h"
 #include "tool_common.h"
 #include "video_qkv.h"
 
@@ -20,7 +21,7 @@ enum { MAX_LIST = 32 };
 static const double sweep_topks[] = {0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0};
 
 typedef struct bench_options {
-  const char *device; /* NULL: best; "all": every device */
+  const char *device; /* NULL: best; "all": every device; else a comma list of names */
   int64_t batch, heads, seq, dim, blkq, blkk, warmup, runs;
   sla2_dtype dtypes[MAX_LIST];
   size_t dtype_count;
@@ -39,8 +40,9 @@ static void print_usage(FILE *out) {
       "usage: %s [options]\n"
       "Times SLA2 against the library's dense attention per device and config.\n"
       "\n"
-      "  --device NAME      cpu, cuda0, vulkan0, ...; 'all' = every device (default: the best\n"
-      "                     device, or SLA2_DEVICE when set)\n"
+      "  --device LIST      cpu, cuda0, vulkan0, ..., comma list allowed; 'all' = every device\n"
+      "                     (default: the best device, or SLA2_DEVICE when set). With several\n"
+      "                     devices a last table compares each with the first one named\n"
       "  --batch B          batch size (default 1)\n"
       "  --heads H          heads (default 4)\n"
       "  --seq N            tokens (default 16384)\n"
@@ -472,8 +474,17 @@ static void tally(bench_tally *tally_, sla2_status status) {
   }
 }
 
-static void bench_device_dtype(const bench_options *o, sla2_device *device, sla2_dtype dtype,
-                               const bench_inputs *in, bench_tally *counts) {
+/* Keeps a successful measurement for the cross-device table. */
+static void compare_add(bench_compare *compare, size_t device, sla2_dtype dtype, bool dense,
+                        double topk, sla2_quant quant, double seconds) {
+  const bench_compare_entry entry = {device, dtype, dense, topk, quant, seconds};
+  if (!bench_compare_add(compare, &entry))
+    fprintf(stderr, "%s: warning: out of memory: the comparison table lacks a row\n", program);
+}
+
+static void bench_device_dtype(const bench_options *o, sla2_device *device, size_t device_index,
+                               sla2_dtype dtype, const bench_inputs *in, bench_tally *counts,
+                               bench_compare *compare) {
   bench_target t = {.opt = o, .dtype = dtype};
   bench_result setup = {.status = SLA2_OK};
   if (remember(sla2_device_get_info(device, &t.info), &setup) != SLA2_OK) {
@@ -504,6 +515,7 @@ static void bench_device_dtype(const bench_options *o, sla2_device *device, sla2
     t.dense_status = dense_status;
     snprintf(t.dense_message, sizeof t.dense_message, "%s", dense.message);
     if (dense_status != SLA2_OK) tally(counts, dense_status);
+    if (t.dense_done) compare_add(compare, device_index, dtype, true, 0.0, SLA2_QUANT_NONE, t.dense_s);
   }
 
   if (!o->json) print_table_header(&t);
@@ -522,6 +534,7 @@ static void bench_device_dtype(const bench_options *o, sla2_device *device, sla2
       }
       tool_attention_call call = {NULL, q, k, v, o_sla2};
       measure_sla2(&t, &call, in->sla2, &r);
+      if (r.status == SLA2_OK) compare_add(compare, device_index, dtype, false, r.topk, r.quant, r.sla2_s);
       if (o->json) {
         print_json_line(&t, &r);
       } else {
@@ -561,6 +574,41 @@ static int make_inputs(const bench_options *o, bench_inputs *in) {
   return 0;
 }
 
+/* Resolves --device (a name, a comma list or "all") into devices[] and compare->names. */
+static int pick_devices(const bench_options *o, sla2_device *devices[64], bench_compare *compare) {
+  size_t count = 0;
+  if (o->device && strcmp(o->device, "all") == 0) {
+    size_t total = 0;
+    sla2_status status = sla2_device_count(&total);
+    if (status != SLA2_OK) return tool_report(program, "counting devices", status);
+    for (; count < total && count < 64; count++) {
+      status = sla2_device_get(count, &devices[count]);
+      if (status != SLA2_OK) return tool_report(program, "listing devices", status);
+    }
+    if (count == 0) {
+      fprintf(stderr, "%s: error: no device is available (see sla2-devices)\n", program);
+      return TOOL_EXIT_FAILURE;
+    }
+  } else if (o->device && strchr(o->device, ',')) {
+    char copy[512];
+    char *names[64];
+    size_t named = strlen(o->device) < sizeof copy ? tool_split_list(strcpy(copy, o->device), names, 64) : 0;
+    if (named == 0) {
+      fprintf(stderr, "%s: bad value '%s' for --device: expected names separated by commas\n",
+              program, o->device);
+      return TOOL_EXIT_USAGE;
+    }
+    for (; count < named; count++)
+      if (tool_pick_device(program, names[count], &devices[count]) != SLA2_OK) return TOOL_EXIT_FAILURE;
+  } else {
+    if (tool_pick_device(program, o->device, &devices[0]) != SLA2_OK) return TOOL_EXIT_FAILURE;
+    count = 1;
+  }
+  for (size_t d = 0; d < count; d++) compare->names[d] = sla2_device_name(devices[d]);
+  compare->device_count = count;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   bench_options opt;
   int code = parse_options(argc, argv, &opt);
@@ -568,24 +616,8 @@ int main(int argc, char **argv) {
 
   /* The devices to run on. */
   sla2_device *devices[64];
-  size_t device_count = 0;
-  if (opt.device && strcmp(opt.device, "all") == 0) {
-    size_t count = 0;
-    sla2_status status = sla2_device_count(&count);
-    if (status != SLA2_OK) return tool_report(program, "counting devices", status);
-    for (size_t i = 0; i < count && device_count < 64; i++) {
-      status = sla2_device_get(i, &devices[device_count]);
-      if (status != SLA2_OK) return tool_report(program, "listing devices", status);
-      device_count++;
-    }
-    if (device_count == 0) {
-      fprintf(stderr, "%s: error: no device is available (see sla2-devices)\n", program);
-      return TOOL_EXIT_FAILURE;
-    }
-  } else {
-    if (tool_pick_device(program, opt.device, &devices[0]) != SLA2_OK) return TOOL_EXIT_FAILURE;
-    device_count = 1;
-  }
+  bench_compare compare = {.device_count = 0};
+  if (pick_devices(&opt, devices, &compare) != 0) return TOOL_EXIT_FAILURE;
 
   bench_inputs inputs = {NULL, NULL, NULL, NULL, NULL};
   bench_tally counts = {0, 0, 0};
@@ -597,10 +629,11 @@ int main(int argc, char **argv) {
       printf("sla2-bench %s: SLA2 against dense attention; effective throughput = "
              "4*B*H*N^2*D / time\n", sla2_version());
     }
-    for (size_t d = 0; d < device_count; d++)
+    for (size_t d = 0; d < compare.device_count; d++)
       for (size_t i = 0; i < opt.dtype_count; i++)
-        bench_device_dtype(&opt, devices[d], opt.dtypes[i], &inputs, &counts);
+        bench_device_dtype(&opt, devices[d], d, opt.dtypes[i], &inputs, &counts, &compare);
   }
+  bench_compare_finish(&compare, !opt.json);
   free(inputs.q);
   free(inputs.k);
   free(inputs.v);
