@@ -1,7 +1,7 @@
 /* OpenCL backend: registration, device info, buffers, supports() and graph runs.
  *
- * Devices come from the ICD loader (ocl_device.c) and are named opencl0, opencl1, ... in
- * platform order. CPU-type devices (PoCL) are reported as SLA2_DEVICE_CPU with
+ * Devices come from the ICD loader, opened at run time (ocl_loader.c, ocl_device.c), and are
+ * named opencl0, opencl1, ... in platform order. CPU-type devices (PoCL) are reported as SLA2_DEVICE_CPU with
  * SLA2_CAP_SOFTWARE, so sla2_device_best never picks them over the native CPU backend; GPUs are
  * integrated when they share host memory (CL_DEVICE_HOST_UNIFIED_MEMORY), else discrete.
  *
@@ -12,7 +12,7 @@
  *   "sla2_opencl_attention_variant"  const char *(*)(const char *device_name)
  *       the attention kernel configuration of the last SPARSE/DENSE run on that device
  *       ("" before the first), e.g. "bq128 bk64 wg16x16 dc32 vc16 rv4 kv4 dv4 prefetch ... unroll".
- * Environment: SLA2_OPENCL_CACHE=0 (ocl_cache.c); SLA2_OPENCL_KERNELS, SLA2_OPENCL_NO_FP64,
+ * Environment: SLA2_OPENCL_LIBRARY=<loader file> (ocl_loader.c); SLA2_OPENCL_CACHE=0 (ocl_cache.c); SLA2_OPENCL_KERNELS, SLA2_OPENCL_NO_FP64,
  * SLA2_OPENCL_SOFT_DIV, SLA2_OPENCL_LOCAL_MEM (ocl_device.c, for tests); SLA2_OPENCL_TILE
  * (ocl_op_attention.c, for tuning). */
 #include <stdint.h>
@@ -41,7 +41,7 @@ static sla2_status ocl_buffer_alloc(void *ctx, size_t bytes, void **out_buffer) 
   cl_mem mem = NULL;
   if (st == SLA2_OK) {
     cl_int err;
-    mem = clCreateBuffer(dev->context, CL_MEM_READ_WRITE, bytes ? bytes : 1, NULL, &err);
+    mem = ocl_cl.clCreateBuffer(dev->context, CL_MEM_READ_WRITE, bytes ? bytes : 1, NULL, &err);
     if (!mem || err != CL_SUCCESS) {
       mem = NULL;
       st = ocl_fail(dev, err, "clCreateBuffer");
@@ -57,7 +57,7 @@ static sla2_status ocl_buffer_alloc(void *ctx, size_t bytes, void **out_buffer) 
 
 static void ocl_buffer_free(void *ctx, void *buffer) {
   (void)ctx;
-  if (buffer) clReleaseMemObject((cl_mem)buffer);
+  if (buffer) ocl_cl.clReleaseMemObject((cl_mem)buffer);
 }
 
 static sla2_status ocl_buffer_write(void *ctx, void *buffer, size_t offset, const void *src, size_t bytes) {
@@ -68,7 +68,7 @@ static sla2_status ocl_buffer_write(void *ctx, void *buffer, size_t offset, cons
   if (!dev->queue)
     return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s buffer_write: no buffer was allocated here", dev->name);
   pthread_mutex_lock(&dev->lock);
-  cl_int err = clEnqueueWriteBuffer(dev->queue, (cl_mem)buffer, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
+  cl_int err = ocl_cl.clEnqueueWriteBuffer(dev->queue, (cl_mem)buffer, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
   pthread_mutex_unlock(&dev->lock);
   return err == CL_SUCCESS ? SLA2_OK : ocl_fail(dev, err, "clEnqueueWriteBuffer");
 }
@@ -81,7 +81,7 @@ static sla2_status ocl_buffer_read(void *ctx, const void *buffer, size_t offset,
   if (!dev->queue)
     return sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "%s buffer_read: no buffer was allocated here", dev->name);
   pthread_mutex_lock(&dev->lock);
-  cl_int err = clEnqueueReadBuffer(dev->queue, (cl_mem)buffer, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
+  cl_int err = ocl_cl.clEnqueueReadBuffer(dev->queue, (cl_mem)buffer, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
   pthread_mutex_unlock(&dev->lock);
   return err == CL_SUCCESS ? SLA2_OK : ocl_fail(dev, err, "clEnqueueReadBuffer");
 }
@@ -173,7 +173,7 @@ static sla2_status ocl_run(void *ctx, const sla2_graph *g, int first, int count,
 static sla2_status ocl_synchronize(void *ctx) {
   ocl_device *dev = ctx;
   pthread_mutex_lock(&dev->lock);
-  cl_int err = dev->queue ? clFinish(dev->queue) : CL_SUCCESS;
+  cl_int err = dev->queue ? ocl_cl.clFinish(dev->queue) : CL_SUCCESS;
   pthread_mutex_unlock(&dev->lock);
   return err == CL_SUCCESS ? SLA2_OK : ocl_fail(dev, err, "clFinish");
 }
@@ -210,6 +210,11 @@ static sla2_status ocl_init(sla2_backend_device **out_devices, size_t *out_count
                             size_t reason_capacity) {
   if (reason && reason_capacity) reason[0] = '\0';
   char why[256] = "";
+  if (!ocl_loader_open(why, sizeof why)) {
+    if (reason && reason_capacity) snprintf(reason, reason_capacity, "%s", why);
+    ocl_device_count = 0;
+    return SLA2_ERROR_UNAVAILABLE;
+  }
   sla2_status st = ocl_enumerate(&ocl_devices, &ocl_device_count, why, sizeof why);
   if (st != SLA2_OK) {
     if (reason && reason_capacity) snprintf(reason, reason_capacity, "%s", why);

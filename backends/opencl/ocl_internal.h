@@ -1,6 +1,6 @@
 /* OpenCL backend internals shared by the host files (ocl_*.c).
  *
- * One ocl_device per OpenCL device found through the ICD loader. Its context, queue, programs
+ * One ocl_device per OpenCL device found through the ICD loader (opened at run time: ocl_loader.c). Its context, queue, programs
  * and scratch buffers are created on first use (listing devices must stay cheap: every process
  * that loads sla2 enumerates them). All enqueueing for a device happens under its lock, because
  * cl_kernel argument state is shared; the queue is in order, so nodes run in graph order. */
@@ -12,10 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef CL_TARGET_OPENCL_VERSION
-#define CL_TARGET_OPENCL_VERSION 120
-#endif
-#include <CL/cl.h>
+#include "backends/opencl/ocl_loader.h" /* <CL/cl.h> and the entry-point table ocl_cl */
 
 #include "core/graph.h"
 #include "sla2/status.h"
@@ -121,6 +118,7 @@ void ocl_arg_mem(ocl_args *a, cl_mem mem);
 void ocl_arg_int(ocl_args *a, cl_int v);
 void ocl_arg_long(ocl_args *a, cl_long v);
 void ocl_arg_float(ocl_args *a, cl_float v);
+void ocl_arg_local(ocl_args *a, size_t bytes); /* a __local buffer of that many bytes */
 void ocl_arg_longs4(ocl_args *a, const int64_t v[4]); /* four cl_long arguments */
 /* Enqueues with global size rounded up to a multiple of local (1-D or 2-D). */
 sla2_status ocl_launch(ocl_device *dev, ocl_args *a, const char *what, cl_uint dims, const size_t *global,

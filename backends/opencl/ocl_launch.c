@@ -12,7 +12,7 @@ void ocl_args_begin(ocl_args *a, cl_kernel kernel) {
 }
 
 static void set_arg(ocl_args *a, size_t size, const void *value) {
-  cl_int err = clSetKernelArg(a->kernel, a->index++, size, value);
+  cl_int err = ocl_cl.clSetKernelArg(a->kernel, a->index++, size, value);
   if (a->err == CL_SUCCESS) a->err = err;
 }
 
@@ -20,6 +20,7 @@ void ocl_arg_mem(ocl_args *a, cl_mem mem) { set_arg(a, sizeof mem, &mem); }
 void ocl_arg_int(ocl_args *a, cl_int v) { set_arg(a, sizeof v, &v); }
 void ocl_arg_long(ocl_args *a, cl_long v) { set_arg(a, sizeof v, &v); }
 void ocl_arg_float(ocl_args *a, cl_float v) { set_arg(a, sizeof v, &v); }
+void ocl_arg_local(ocl_args *a, size_t bytes) { set_arg(a, bytes, NULL); }
 
 void ocl_arg_longs4(ocl_args *a, const int64_t v[4]) {
   for (int i = 0; i < 4; i++) ocl_arg_long(a, (cl_long)v[i]);
@@ -35,7 +36,7 @@ sla2_status ocl_launch(ocl_device *dev, ocl_args *a, const char *what, cl_uint d
     g[i] = ocl_round_up(global[i], local[i]);
     if (g[i] == 0) return SLA2_OK; /* nothing to do */
   }
-  cl_int err = clEnqueueNDRangeKernel(dev->queue, a->kernel, dims, NULL, g, local, 0, NULL, NULL);
+  cl_int err = ocl_cl.clEnqueueNDRangeKernel(dev->queue, a->kernel, dims, NULL, g, local, 0, NULL, NULL);
   if (err != CL_SUCCESS) return ocl_fail(dev, err, what);
   return SLA2_OK;
 }

@@ -9,11 +9,15 @@
  *         8 x 8 outputs per work-item at D = 128), Q and K staged 16 channels at a time.
  *   CPU-type devices (PoCL): one work-item per work-group (AT_SERIAL) walking 128 rows two at
  *         a time with float16 vectors across keys and channels; no barriers, whole K / V tiles
- *         staged once per tile.
+ *         staged once per tile. int8_fp8 over >= DIRECT_MIN_SLOTS keys per row: the "direct"
+ *         walk (operands laid out once by attn_kt / attn_vf, no staging) keeping the first pass's
+ *         scores in a __local buffer for as many rows (128 down to 16) as fit, so the exact-max
+ *         pass does not cost a second Q K^T; two passes when not even 16 rows fit.
  * Environment: SLA2_OPENCL_TILE="bq=128,bk=64,tr=16,tc=16,rv=4,kv=4,dv=4,dc=32,vc=16,pf=1,us=1,rg=4"
  * overrides any of these (a key left out keeps the default; an impossible combination is
  * reported as UNSUPPORTED), and "style=gpu" / "style=cpu" picks the defaults of the other
- * device type. For tuning and for testing the GPU tiling on PoCL. */
+ * device type; "direct=0|1" and "store=0" force the CPU walk's variants (tests run both). For
+ * tuning and for testing the GPU tiling on PoCL. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +28,17 @@
 
 typedef struct tile_cfg {
   int serial, rg; /* CPU devices: one work-item per work-group, rg rows at a time */
+  int direct;     /* serial, quantized: K~ and V laid out once, read without staging (-1: auto) */
+  int store;      /* direct int8_fp8: first-pass scores kept in local memory (-1: auto) */
   int bq, bk, tr, tc, rv, kv, dv, dc, vc, prefetch, unroll;
   int pad;                       /* extra floats per local row (bank spread); 0 on CPUs */
   int align, ldq, ldk, ldp, ldv; /* computed layout, in floats */
   int off_p, off_q, off_k, off_v, off_a, smem;
 } tile_cfg;
+
+/* Keys per query-block row from which the serial quantized walk lays out its operands first
+ * (that pass costs O(N D); below this the staged walk is cheaper). */
+#define DIRECT_MIN_SLOTS 256
 
 static int round_up_int(int x, int m) { return (x + m - 1) / m * m; }
 
@@ -50,6 +60,7 @@ static bool cpu_style(const ocl_device *dev) {
 
 static void defaults(const ocl_device *dev, int D, int bq_limit, tile_cfg *c) {
   memset(c, 0, sizeof *c);
+  c->direct = c->store = -1;
   if (cpu_style(dev)) {
     c->serial = 1;
     c->rg = 4;
@@ -102,6 +113,8 @@ static void overrides(tile_cfg *c) {
                  : strcmp(key, "rg") == 0  ? &c->rg
                  : strcmp(key, "pf") == 0  ? &c->prefetch
                  : strcmp(key, "us") == 0  ? &c->unroll
+                 : strcmp(key, "direct") == 0 ? &c->direct
+                 : strcmp(key, "store") == 0 ? &c->store
                                            : NULL;
     if (field) *field = value;
   }
@@ -124,8 +137,8 @@ static bool layout_serial(tile_cfg *c, int D) {
   c->off_p = 0;
   c->off_q = 0;
   c->off_k = round_up_int(c->off_q + c->bq * D, a);
-  c->off_v = c->off_k + D * c->ldk;
-  c->off_a = round_up_int(c->off_v + c->bk * c->ldv, a);
+  c->off_v = c->off_k + (c->direct == 1 ? 0 : D * c->ldk); /* direct: no staged K or V */
+  c->off_a = round_up_int(c->off_v + (c->direct == 1 ? 0 : c->bk * c->ldv), a);
   c->smem = round_up_int(c->off_a + c->bq * D + 2 * c->bq, a);
   return true;
 }
@@ -160,10 +173,15 @@ static bool layout(tile_cfg *c, int D) {
 }
 
 /* Defaults shrunk to the device's local memory (staging chunks first, then rows). */
-static sla2_status choose(const ocl_device *dev, int D, int bq_limit, tile_cfg *c) {
+static sla2_status choose(const ocl_device *dev, int D, int bq_limit, int quant, int64_t nslots, tile_cfg *c) {
   defaults(dev, D, bq_limit, c);
   overrides(c);
   if (c->bq > bq_limit) c->bq = bq_limit;
+  /* Auto: int8_fp8 only, where keeping the scores saves the second Q K^T (measured on PoCL:
+   * without it the direct walk is no faster than the staged one). */
+  if (c->direct == -1) c->direct = c->serial && quant == SLA2_QMODE_INT8_FP8 && nslots >= DIRECT_MIN_SLOTS;
+  if (!c->serial || quant == SLA2_QMODE_NONE) c->direct = 0; /* the operands are laid out for these only */
+  if (c->direct != 1 || quant != SLA2_QMODE_INT8_FP8) c->store = 0;
   for (;;) {
     if (!layout(c, D))
       return sla2_fail(SLA2_ERROR_UNSUPPORTED,
@@ -187,10 +205,64 @@ static sla2_status choose(const ocl_device *dev, int D, int bq_limit, tile_cfg *
   }
 }
 
+/* direct + int8_fp8: the most rows (of 128 down to 16) whose scores fit next to the rest of the
+ * layout; none fitting means the two-pass walk (store 0). */
+static void choose_store(const ocl_device *dev, int D, int64_t nslots, tile_cfg *c) {
+  if (c->store == 0) return;
+  tile_cfg t = *c;
+  for (t.bq = c->bq; t.bq >= 16; t.bq /= 2) {
+    if (!layout(&t, D)) break;
+    if ((cl_ulong)(t.smem + (int64_t)t.bq * nslots) * 4u <= dev->local_mem) {
+      *c = t;
+      c->store = 1;
+      return;
+    }
+  }
+  c->store = 0;
+}
+
 static int log2_int(int64_t x) {
   int l = 0;
   while ((1ll << l) < x) l++;
   return l;
+}
+
+/* The direct walk's operands (sla2_attention.cl, attn_kt / attn_vf): K~ codes as floats
+ * transposed per key block into scratch B, V as f32 rows into scratch C. */
+static sla2_status lay_out_operands(const ocl_exec *x, const sla2_node *node, const char *opts, int quant, int dv,
+                                    cl_mem *kt, cl_mem *vf) {
+  const sla2_graph *g = x->g;
+  ocl_device *dev = x->dev;
+  const size_t BH = (size_t)(g->B * g->H), D = (size_t)g->D;
+  sla2_status st;
+  if ((st = ocl_scratch_get(dev, OCL_SCRATCH_B, BH * (size_t)(g->Tn * g->bk) * D * sizeof(float), kt)) != SLA2_OK ||
+      (st = ocl_scratch_get(dev, OCL_SCRATCH_C, BH * (size_t)g->N * D * sizeof(float), vf)) != SLA2_OK)
+    return st;
+  cl_kernel k;
+  ocl_args a;
+  if ((st = ocl_kernel(dev, sla2_ocl_src_attention, opts, "attn_kt", &k)) != SLA2_OK) return st;
+  ocl_args_begin(&a, k);
+  ocl_arg_mem(&a, x->buf[node->in[6]]);
+  ocl_arg_int(&a, (cl_int)BH);
+  ocl_arg_int(&a, (cl_int)g->N);
+  ocl_arg_int(&a, (cl_int)g->Tn);
+  ocl_arg_int(&a, log2_int(g->bk));
+  ocl_arg_mem(&a, *kt);
+  size_t gs = BH * (size_t)g->Tn * (D / (size_t)dv), ls = 16;
+  if ((st = ocl_launch(dev, &a, "attn_kt", 1, &gs, &ls)) != SLA2_OK) return st;
+  const int v_slot = quant == SLA2_QMODE_INT8_FP8 ? node->in[8] : node->in[2];
+  int64_t vs[4];
+  ocl_slot_strides(g, v_slot, vs);
+  if ((st = ocl_kernel(dev, sla2_ocl_src_attention, opts, "attn_vf", &k)) != SLA2_OK) return st;
+  ocl_args_begin(&a, k);
+  ocl_arg_mem(&a, x->buf[v_slot]);
+  ocl_arg_longs4(&a, vs);
+  ocl_arg_int(&a, (cl_int)g->H);
+  ocl_arg_int(&a, (cl_int)g->N);
+  ocl_arg_long(&a, (cl_long)(BH * (size_t)g->N));
+  ocl_arg_mem(&a, *vf);
+  gs = BH * (size_t)g->N;
+  return ocl_launch(dev, &a, "attn_vf", 1, &gs, &ls);
 }
 
 sla2_status ocl_op_attention(const ocl_exec *x, const sla2_node *node) {
@@ -199,9 +271,11 @@ sla2_status ocl_op_attention(const ocl_exec *x, const sla2_node *node) {
   const bool dense = node->op == SLA2_OP_DENSE_ATTN;
   const int quant = dense ? SLA2_QMODE_NONE : (int)g->quant;
   const int D = (int)g->D;
+  const int64_t nslots = dense ? g->N : g->k * g->bk;
   tile_cfg c;
-  sla2_status st = choose(dev, D, dense ? 128 : (int)g->bq, &c);
+  sla2_status st = choose(dev, D, dense ? 128 : (int)g->bq, quant, nslots, &c);
   if (st != SLA2_OK) return st;
+  if (c.direct == 1) choose_store(dev, D, nslots, &c);
 
   /* Slots per quant mode: q/k are the tensors or their INT8 codes, v the tensor or FP8 codes. */
   const int q_slot = quant == SLA2_QMODE_NONE ? node->in[0] : node->in[4];
@@ -213,20 +287,22 @@ sla2_status ocl_op_attention(const ocl_exec *x, const sla2_node *node) {
            "-D AT_DC=%d -D AT_VC=%d -D AT_ALIGN=%d -D AT_LDQ=%d -D AT_LDK=%d -D AT_LDP=%d -D AT_LDV=%d "
            "-D AT_OFF_P=%d -D AT_OFF_Q=%d -D AT_OFF_K=%d -D AT_OFF_V=%d -D AT_SMEM=%d -D AT_QUANT=%d -D AT_DENSE=%d "
            "-D AT_Q_DT=%d -D AT_K_DT=%d -D AT_V_DT=%d -D AT_O_DT=%d -D AT_SERIAL=%d -D AT_RG=%d -D AT_OFF_A=%d -D "
-           "AT_PREFETCH=%d -D AT_UNROLL=%d",
+           "AT_PREFETCH=%d -D AT_UNROLL=%d -D AT_DIRECT=%d -D AT_STORE=%d",
            D, c.bq, c.bk, c.tr, c.tc, c.rv, c.kv, c.dv, c.dc, c.vc, c.align, c.ldq, c.ldk, c.ldp, c.ldv, c.off_p,
            c.off_q, c.off_k, c.off_v, c.smem, quant, dense ? 1 : 0,
            quant == SLA2_QMODE_NONE ? ocl_slot_dtype(g, q_slot) : 0,
            quant == SLA2_QMODE_NONE ? ocl_slot_dtype(g, k_slot) : 0,
            quant == SLA2_QMODE_INT8_FP8 ? 0 : ocl_slot_dtype(g, v_slot), ocl_slot_dtype(g, node->out[0]), c.serial,
-           c.rg, c.off_a, c.prefetch, c.unroll);
-  snprintf(dev->last_variant, sizeof dev->last_variant, "%sbq%d bk%d wg%dx%d dc%d vc%d rv%d kv%d dv%d%s smem%d",
-           c.serial ? "serial " : "", c.bq, c.bk, c.tr, c.tc, c.dc, c.vc, c.rv, c.kv, c.dv,
+           c.rg, c.off_a, c.prefetch, c.unroll, c.direct, c.store);
+  snprintf(dev->last_variant, sizeof dev->last_variant, "%s%s%sbq%d bk%d wg%dx%d dc%d vc%d rv%d kv%d dv%d%s smem%d",
+           c.serial ? "serial " : "", c.direct == 1 ? "direct " : "", c.store == 1 ? "store " : "", c.bq, c.bk, c.tr, c.tc, c.dc, c.vc, c.rv, c.kv, c.dv,
            c.prefetch ? " prefetch" : "", c.smem * 4);
   if (!c.serial && c.unroll)
     strncat(dev->last_variant, " unroll", sizeof dev->last_variant - strlen(dev->last_variant) - 1);
   cl_kernel k;
   if ((st = ocl_kernel(dev, sla2_ocl_src_attention, opts, "attention", &k)) != SLA2_OK) return st;
+  cl_mem kt = NULL, vf = NULL;
+  if (c.direct == 1 && (st = lay_out_operands(x, node, opts, quant, c.dv, &kt, &vf)) != SLA2_OK) return st;
 
   int64_t qs[4], ks[4], vs[4], os[4];
   ocl_slot_strides(g, q_slot, qs);
@@ -257,6 +333,11 @@ sla2_status ocl_op_attention(const ocl_exec *x, const sla2_node *node) {
   ocl_arg_int(&a, dense ? 1 : (cl_int)g->Tn);
   ocl_arg_int(&a, dense ? 1 : (cl_int)g->k);
   ocl_arg_float(&a, g->scale);
+  if (c.direct == 1) {
+    ocl_arg_mem(&a, kt);
+    ocl_arg_mem(&a, vf);
+    ocl_arg_local(&a, c.store == 1 ? (size_t)c.bq * (size_t)nslots * sizeof(float) : sizeof(float));
+  }
   const size_t BH = (size_t)(g->B * g->H);
   const size_t tiles = dense ? (size_t)((g->N + c.bq - 1) / c.bq) : (size_t)g->Tm * (size_t)(g->bq / c.bq);
   size_t gs[2] = {BH * tiles * (size_t)c.tc, (size_t)c.tr}, ls[2] = {(size_t)c.tc, (size_t)c.tr};

@@ -89,7 +89,7 @@ sla2_status ocl_op_linear_attn(const ocl_exec *x, const sla2_node *node) {
   sla2_status st;
   if (g->k == g->Tn) { /* empty complement: O_l = 0 */
     const cl_float zero = 0.0f;
-    cl_int err = clEnqueueFillBuffer(x->dev->queue, x->buf[node->out[0]], &zero, sizeof zero, 0,
+    cl_int err = ocl_cl.clEnqueueFillBuffer(x->dev->queue, x->buf[node->out[0]], &zero, sizeof zero, 0,
                                      BH * (size_t)(g->N * g->D) * sizeof(float), 0, NULL, NULL);
     return err == CL_SUCCESS ? SLA2_OK : ocl_fail(x->dev, err, "clEnqueueFillBuffer (o_linear)");
   }

@@ -34,9 +34,9 @@ static const char *log_excerpt(const char *log) {
 static sla2_status build_failed(ocl_device *dev, cl_program prog, cl_int err, const char *options) {
   size_t len = 0;
   char *log = NULL;
-  if (clGetProgramBuildInfo(prog, dev->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len) == CL_SUCCESS && len > 0 &&
+  if (ocl_cl.clGetProgramBuildInfo(prog, dev->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len) == CL_SUCCESS && len > 0 &&
       (log = calloc(1, len + 1)) != NULL) {
-    if (clGetProgramBuildInfo(prog, dev->device, CL_PROGRAM_BUILD_LOG, len, log, NULL) != CL_SUCCESS) log[0] = '\0';
+    if (ocl_cl.clGetProgramBuildInfo(prog, dev->device, CL_PROGRAM_BUILD_LOG, len, log, NULL) != CL_SUCCESS) log[0] = '\0';
   }
   const char *shown = log ? log_excerpt(log) : "(no build log)";
   sla2_status st =
@@ -53,14 +53,14 @@ static cl_program from_cache(ocl_device *dev, const char *key, const char *optio
   if (!bin) return NULL;
   cl_int status = CL_SUCCESS, err;
   const unsigned char *bins[1] = {bin};
-  cl_program prog = clCreateProgramWithBinary(dev->context, 1, &dev->device, &size, bins, &status, &err);
+  cl_program prog = ocl_cl.clCreateProgramWithBinary(dev->context, 1, &dev->device, &size, bins, &status, &err);
   free(bin);
   if (!prog || err != CL_SUCCESS || status != CL_SUCCESS) {
-    if (prog) clReleaseProgram(prog);
+    if (prog) ocl_cl.clReleaseProgram(prog);
     return NULL;
   }
-  if (clBuildProgram(prog, 1, &dev->device, options, NULL, NULL) != CL_SUCCESS) {
-    clReleaseProgram(prog);
+  if (ocl_cl.clBuildProgram(prog, 1, &dev->device, options, NULL, NULL) != CL_SUCCESS) {
+    ocl_cl.clReleaseProgram(prog);
     return NULL;
   }
   return prog;
@@ -68,11 +68,11 @@ static cl_program from_cache(ocl_device *dev, const char *key, const char *optio
 
 static void to_cache(ocl_device *dev, cl_program prog, const char *key) {
   size_t size = 0;
-  if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS || size == 0) return;
+  if (ocl_cl.clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS || size == 0) return;
   unsigned char *bin = malloc(size);
   if (!bin) return;
   unsigned char *bins[1] = {bin};
-  if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS)
+  if (ocl_cl.clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS)
     ocl_cache_store(key, bin, size);
   free(bin);
 }
@@ -90,12 +90,12 @@ static sla2_status build(ocl_device *dev, const char *source, const char *option
     }
   }
   cl_int err;
-  cl_program prog = clCreateProgramWithSource(dev->context, 3, sources, NULL, &err);
+  cl_program prog = ocl_cl.clCreateProgramWithSource(dev->context, 3, sources, NULL, &err);
   if (!prog || err != CL_SUCCESS) return ocl_fail(dev, err, "clCreateProgramWithSource");
-  err = clBuildProgram(prog, 1, &dev->device, options, NULL, NULL);
+  err = ocl_cl.clBuildProgram(prog, 1, &dev->device, options, NULL, NULL);
   if (err != CL_SUCCESS) {
     sla2_status st = build_failed(dev, prog, err, options);
-    clReleaseProgram(prog);
+    ocl_cl.clReleaseProgram(prog);
     return st;
   }
   if (use_cache) to_cache(dev, prog, key);
@@ -136,7 +136,7 @@ sla2_status ocl_kernel(ocl_device *dev, const char *source, const char *options,
   if (p->kernel_count == OCL_PROGRAM_KERNELS)
     return sla2_fail(SLA2_ERROR_DEVICE, "%s: too many kernels in one program", dev->name);
   cl_int err;
-  cl_kernel k = clCreateKernel(p->program, name, &err);
+  cl_kernel k = ocl_cl.clCreateKernel(p->program, name, &err);
   if (!k || err != CL_SUCCESS) return ocl_fail(dev, err, name);
   p->kernels[p->kernel_count].name = name;
   p->kernels[p->kernel_count].kernel = k;

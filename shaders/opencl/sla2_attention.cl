@@ -121,8 +121,7 @@ inline float4 load_k4(__global const uchar *k, long at, long sd) {
 }
 inline float4 load_v4(__global const uchar *v, long at, long sd) {
 #if QUANT_FP8
-  uchar4 c = vload4(0, v + at);
-  return (float4)(e4m3_to_f32(c.s0), e4m3_to_f32(c.s1), e4m3_to_f32(c.s2), e4m3_to_f32(c.s3));
+  return e4m3_to_f32_4(vload4(0, v + at));
 #else
   return load_elem4(v, AT_V_DT, at, sd);
 #endif
@@ -190,7 +189,229 @@ inline attn_setup attn_begin(ATTN_ARGS) {
   return S;
 }
 
-#if AT_SERIAL
+#if AT_SERIAL && AT_DIRECT
+/* ---- CPU devices, quantized modes over many keys: no staging ------------------------------
+ * Two small kernels first lay out the operands for the walk (O(N D), against the walk's
+ * O(N keys D)): attn_kt writes the K~ codes as floats transposed per key block,
+ * kt[bh][block][d][bk] (zero rows past N), and attn_vf writes V as contiguous f32 rows
+ * (decoding the FP8 codes in int8_fp8). The walk then reads its key vectors and V rows straight
+ * from them (they stay in cache across the rows of a tile), so the per-tile transposition and
+ * decoding of the staged kernel below are gone. With AT_STORE (int8_fp8, when AT_BQ rows of
+ * scores fit the __local buffer sc) the first pass keeps the exact scores in sc and the second
+ * pass reads them instead of recomputing Q K^T. */
+
+/* One work-item per (bh, key block, AT_DV channels): transposed float codes. */
+__kernel void attn_kt(__global const char *kcodes, int BH, int N, int Tn, int bk_log2, __global float *kt) {
+  const long gid = get_global_id(0);
+  const int dgroups = SLA2_D / AT_DV;
+  if (gid >= (long)BH * Tn * dgroups) return;
+  const int d0 = (int)(gid % dgroups) * AT_DV;
+  const long bt = gid / dgroups; /* bh * Tn + block */
+  const int bh = (int)(bt / Tn), blk = (int)(bt % Tn), bk = 1 << bk_log2;
+  __global float *out = kt + ((bt * SLA2_D + d0) << bk_log2);
+  for (int r = 0; r < bk; r++) {
+    const int row = (blk << bk_log2) + r;
+    float x[AT_DV];
+    if (row < N) {
+      DV_STORE(CAT(convert_float, AT_DV)(CAT(vload, AT_DV)(0, kcodes + ((long)bh * N + row) * SLA2_D + d0)), x);
+    } else {
+      for (int c = 0; c < AT_DV; c++) x[c] = 0.0f;
+    }
+    #pragma unroll
+    for (int c = 0; c < AT_DV; c++) out[((long)c << bk_log2) + r] = x[c];
+  }
+}
+
+/* One work-item per (bh, row): V as f32 (FP8 codes decoded, or the caller's tensor converted). */
+__kernel void attn_vf(__global const uchar *v, long v_sb, long v_sh, long v_sn, long v_sd, int H, int N, long rows,
+                      __global float *vf) {
+  const long gid = get_global_id(0);
+  if (gid >= rows) return;
+  const int bh = (int)(gid / N), n = (int)(gid % N);
+#if QUANT_FP8
+  __global const uchar *src = v + gid * SLA2_D;
+  const long sd = 1;
+#else
+  __global const uchar *src = v + (((long)(bh / H) * v_sb + (long)(bh % H) * v_sh + (long)n * v_sn) *
+                                   (AT_V_DT == DT_F32 ? 4 : 2));
+  const long sd = v_sd;
+#endif
+  __global float *out = vf + gid * SLA2_D;
+  for (int d4 = 0; d4 < SLA2_D; d4 += 4) vstore4(load_v4(src, d4 * sd, sd), 0, out + d4);
+}
+
+#define RG AT_RG
+#define KNS (AT_BK / AT_KV)  /* key vectors per tile row */
+#define DNS (SLA2_D / AT_DV) /* channel vectors per row */
+#define PVJ (DNS % 4 == 0 ? 4 : DNS % 2 == 0 ? 2 : 1)
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void attention(ATTN_ARGS, __global const float *kt, __global const float *vf, __local float *sc) {
+  __local align_vec smem_v[AT_SMEM / AT_ALIGN];
+  __local float *smem = (__local float *)smem_v;
+  __local float *Qt = smem + AT_OFF_Q;                   /* [AT_BQ][D] codes as floats */
+  __local dvec *Acc = (__local dvec *)(smem + AT_OFF_A); /* [AT_BQ][DNS] */
+  __local float *Ml = smem + AT_OFF_A + AT_BQ * SLA2_D;  /* m [AT_BQ], then l [AT_BQ] */
+  const attn_setup S = attn_begin(ATTN_PASS);
+  const int bh = S.bh, b = S.b, h = S.h, row0 = S.row0, rows_here = S.rows_here, nslots = S.nslots;
+  __global const int *lut_row = S.lut_row;
+  const float qfac = S.qfac;
+  __global const float *kt_head = kt + (((long)bh * Tn * SLA2_D) << bk_log2);
+  __global const float *vf_head = vf + (long)bh * N * SLA2_D;
+
+  for (int r = 0; r < AT_BQ; r++) {
+    Ml[r] = -INFINITY;
+    Ml[AT_BQ + r] = 0.0f;
+    #pragma unroll
+    for (int j = 0; j < DNS; j++) Acc[r * DNS + j] = (dvec)(0.0f);
+    const int rr = min(r, rows_here - 1);
+    for (int d4 = 0; d4 < SLA2_D; d4 += 4) vstore4(load_q4(S.qb, rr * S.qrs + d4 * S.qsd, S.qsd), 0, Qt + r * SLA2_D + d4);
+  }
+
+  const int ntiles = (nslots + AT_BK - 1) / AT_BK;
+#if QUANT_FP8
+  const int two_pass = ntiles > 1 || AT_STORE ? 1 : 0; /* the max first, as in the kernels below */
+#else
+  const int two_pass = 0;
+#endif
+  for (int step = 0; step < (two_pass + 1) * ntiles; step++) {
+    const int pass = step < two_pass * ntiles ? 0 : 1, tile = step % ntiles, t0 = tile * AT_BK;
+    const int kvalid = min(AT_BK, nslots - t0);
+    /* Each AT_KV keys lie in one key block (bk >= 16 = AT_KV): their column of kt. */
+    __global const float *kp[KNS];
+    #pragma unroll
+    for (int j = 0; j < KNS; j++) {
+      const int slot = t0 + j * AT_KV;
+#if AT_DENSE
+      const int blk = slot >> bk_log2;
+#else
+      const int blk = slot < nslots ? lut_row[slot >> bk_log2] : 0;
+#endif
+      kp[j] = slot < nslots ? kt_head + (((long)blk * SLA2_D) << bk_log2) + (slot & ((1 << bk_log2) - 1)) : kt_head;
+    }
+    kvec kf[KNS]; /* per key: the score factor, or -inf where the slot has no key */
+    int vrow[AT_BK];
+    for (int c = 0; c < AT_BK; c++) {
+      const int row = slot_row(t0 + c, nslots, lut_row, bk_log2, N);
+      vrow[c] = row >= 0 ? row : 0; /* P is 0 there: any finite row will do */
+      ((float *)kf)[c] = row >= 0 ? qfac * kscale[(long)bh * Tn + (row >> bk_log2)] : -INFINITY;
+    }
+    for (int rg = 0; rg < AT_BQ; rg += RG) {
+      kvec s[RG][KNS];
+#if AT_STORE
+      if (pass == 1) {
+        #pragma unroll
+        for (int i = 0; i < RG; i++)
+          #pragma unroll
+          for (int j = 0; j < KNS; j++) /* a vector of AT_KV slots is wholly inside nslots or past it */
+            s[i][j] = t0 + j * AT_KV < nslots ? *(__local const kvec *)(sc + (long)(rg + i) * nslots + t0 + j * AT_KV)
+                                              : (kvec)(-INFINITY);
+      } else
+#endif
+      {
+        #pragma unroll
+        for (int i = 0; i < RG; i++)
+          #pragma unroll
+          for (int j = 0; j < KNS; j++) s[i][j] = (kvec)(0.0f);
+        for (int d = 0; d < SLA2_D; d++) {
+          kvec kk[KNS];
+          #pragma unroll
+          for (int j = 0; j < KNS; j++) kk[j] = CAT(vload, AT_KV)(0, kp[j] + (d << bk_log2));
+          #pragma unroll
+          for (int i = 0; i < RG; i++) {
+            const kvec qv = (kvec)(Qt[(rg + i) * SLA2_D + d]);
+            #pragma unroll
+            for (int j = 0; j < KNS; j++) s[i][j] = fma(qv, kk[j], s[i][j]);
+          }
+        }
+        #pragma unroll
+        for (int i = 0; i < RG; i++)
+          #pragma unroll
+          for (int j = 0; j < KNS; j++) {
+            s[i][j] = select(s[i][j] * kf[j], (kvec)(-INFINITY), isinf(kf[j]));
+#if AT_STORE
+            if (t0 + j * AT_KV < nslots) *(__local kvec *)(sc + (long)(rg + i) * nslots + t0 + j * AT_KV) = s[i][j];
+#endif
+          }
+      }
+      float pa[RG][AT_BK], corr[RG];
+      #pragma unroll
+      for (int i = 0; i < RG; i++) {
+        kvec mx = (kvec)(-INFINITY);
+        #pragma unroll
+        for (int j = 0; j < KNS; j++) mx = fmax(mx, s[i][j]);
+        float tmax = -INFINITY;
+        #pragma unroll
+        for (int c = 0; c < AT_KV; c++) tmax = fmax(tmax, ((float *)&mx)[c]);
+        const int r = rg + i;
+        const float mold = Ml[r], mnew = fmax(mold, tmax);
+        Ml[r] = mnew;
+        if (pass == 0) continue;
+        const float muse = mnew == -INFINITY ? 0.0f : mnew;
+        corr[i] = exp2(mold - muse);
+        kvec ps = (kvec)(0.0f);
+        #pragma unroll
+        for (int j = 0; j < KNS; j++) {
+          kvec p = exp2(s[i][j] - (kvec)(muse));
+          ps += p;
+#if QUANT_FP8
+          p = round_to_e4m3_v(SLA2_FP8_P_SCALE * p);
+#endif
+          KV_STORE(p, pa[i] + j * AT_KV);
+        }
+        float psum = 0.0f;
+        #pragma unroll
+        for (int c = 0; c < AT_KV; c++) psum += ((float *)&ps)[c];
+        Ml[AT_BQ + r] = Ml[AT_BQ + r] * corr[i] + psum;
+      }
+      if (pass == 0) continue;
+      for (int j0 = 0; j0 < DNS; j0 += PVJ) {
+        dvec a[RG][PVJ];
+        #pragma unroll
+        for (int i = 0; i < RG; i++)
+          #pragma unroll
+          for (int j = 0; j < PVJ; j++) a[i][j] = Acc[(rg + i) * DNS + j0 + j] * corr[i];
+        for (int c = 0; c < kvalid; c++) {
+          __global const float *vr = vf_head + (long)vrow[c] * SLA2_D;
+          dvec vv[PVJ];
+          #pragma unroll
+          for (int j = 0; j < PVJ; j++) vv[j] = CAT(vload, AT_DV)(0, vr + (j0 + j) * AT_DV);
+          #pragma unroll
+          for (int i = 0; i < RG; i++) {
+            const dvec pc = (dvec)(pa[i][c]);
+            #pragma unroll
+            for (int j = 0; j < PVJ; j++) a[i][j] = fma(pc, vv[j], a[i][j]);
+          }
+        }
+        #pragma unroll
+        for (int i = 0; i < RG; i++)
+          #pragma unroll
+          for (int j = 0; j < PVJ; j++) Acc[(rg + i) * DNS + j0 + j] = a[i][j];
+      }
+    }
+  }
+
+  for (int r = 0; r < rows_here; r++) {
+    const float lt = Ml[AT_BQ + r], inv = 1.0f / lt;
+    const int n = row0 + r;
+    #pragma unroll
+    for (int j = 0; j < DNS; j++) {
+      dvec y = Acc[r * DNS + j] * inv;
+      float ys[AT_DV];
+      DV_STORE(y, ys);
+#if QUANT_FP8
+      #pragma unroll
+      for (int c = 0; c < AT_DV; c++) ys[c] *= vscale[(long)bh * SLA2_D + j * AT_DV + c] / SLA2_FP8_P_SCALE;
+#endif
+      #pragma unroll
+      for (int c = 0; c < AT_DV; c++)
+        store_elem(o, AT_O_DT, (long)b * o_sb + (long)h * o_sh + (long)n * o_sn + (long)(j * AT_DV + c) * o_sd, ys[c]);
+    }
+    if (lse) lse[(long)bh * N + n] = (Ml[r] + log2(lt)) * LN2_F;
+  }
+}
+
+#elif AT_SERIAL
 /* ---- CPU devices: one work-item per work-group ---------------------------------------------
  * The work-item walks its AT_BQ rows in groups of AT_RG: per key tile it stages K (transposed)
  * and V once into local memory, then for each row group computes S (AT_RG x AT_BK in kvec

@@ -219,6 +219,18 @@ inline float e4m3_to_f32(uchar code) {
   return (code & 0x80) ? -v : v;
 }
 
+/* e4m3_to_f32 on four codes without branches (the attention kernels decode V per element):
+ * a normal code's exponent and mantissa bits moved into an f32 with the bias changed from 7 to
+ * 127; a subnormal one is mant * 2^-9; 0x7F / 0xFF stay NaN. */
+inline float4 e4m3_to_f32_4(uchar4 code) {
+  const uint4 u = convert_uint4(code), em = u & 0x7Fu;
+  const float4 normal = as_float4((em + ((127u - SLA2_FP8_E4M3_BIAS) << 3)) << 20);
+  const float4 sub = convert_float4(em & 7u) * 0x1p-9f;
+  float4 v = select(normal, sub, as_int4(em < 8u));
+  v = as_float4(as_uint4(v) | ((u & 0x80u) << 24));
+  return select(v, (float4)(NAN), as_int4(em == 0x7Fu));
+}
+
 /* e4m3_to_f32(f32_to_e4m3(x)) for x in [0, 448]: x rounded to the E4M3 grid. */
 inline float round_to_e4m3(float x) {
   if (x >= SLA2_FP8_E4M3_MAX) return SLA2_FP8_E4M3_MAX;
