@@ -8,15 +8,16 @@
 
 #define WG 128u   /* 4 subgroups of 32 */
 #define ROWS 64u  /* query rows per workgroup: 16 per subgroup */
-#define BC 32u    /* keys per chunk */
+#define BC 64u    /* keys per shared-memory tile */
 
 static uint32_t div_up(int64_t a, int64_t b) { return (uint32_t)((a + b - 1) / b); }
 
-/* Shared memory of attention_coopmat.glsl for head dim D (its declarations, in order). */
+/* Shared memory of attention_coopmat.glsl for head dim D (its declarations, in order): the K
+ * (or Q) and V tiles with rows padded by 16 bytes, the per-subgroup 16 x 16 scratch, the index
+ * tile, per-row (max, rescale) and per-slot scale and key. */
 static uint32_t shared_bytes(bool int8, uint32_t D) {
-  uint32_t qrows = ROWS > BC ? ROWS : BC, sg = WG / 32u;
-  return qrows * D * (int8 ? 1u : 2u) + 4u * sg * 16u * BC + 2u * BC * D + 2u * sg * 16u * BC + 4u * sg * 256u +
-         4u * 256u + 4u * ROWS + 8u * BC;
+  uint32_t krow = (int8 ? D : 2u * D) + 16u, vrow = 2u * D + 16u, sg = WG / 32u;
+  return BC * krow + BC * vrow + 4u * sg * 256u + 4u * 256u + 8u * ROWS + 4u * BC + 4u * BC;
 }
 
 bool vk_attention_coopmat_fits(const vk_device *dev, const sla2_graph *g, const sla2_node *node) {
@@ -44,6 +45,11 @@ static bool pairs_share_words(const uint32_t s[4]) {
   return s[3] == 1 && s[0] % 2 == 0 && s[1] % 2 == 0 && s[2] % 2 == 0;
 }
 
+/* Every run of 8 channels from a multiple of 8 is one aligned 16-byte word of an f16 tensor. */
+static bool runs_are_words(const uint32_t s[4]) {
+  return s[3] == 1 && s[0] % 8 == 0 && s[1] % 8 == 0 && s[2] % 8 == 0;
+}
+
 sla2_status vk_attention_coopmat(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
   const bool dense = node->op == SLA2_OP_DENSE_ATTN;
@@ -52,7 +58,7 @@ sla2_status vk_attention_coopmat(vk_run *r, const sla2_node *node) {
   vk_dispatch_desc d = {.shader = dense ? VK_SHADER_attention_coopmat_f16 : VK_SHADER_attention_coopmat_i8};
   if (dense) {
     p.bq = ROWS, p.Tm = div_up(g->N, ROWS), p.nsub = 1;
-    p.bk = 64, p.Tn = div_up(g->N, 64), p.k = p.Tn;
+    p.bk = BC, p.Tn = div_up(g->N, BC), p.k = p.Tn;
     p.write_lse = node->out[1] >= 0;
     vk_slot_strides(g, node->in[0], p.q_strides);
     vk_slot_strides(g, node->in[1], p.k_strides);
@@ -71,8 +77,8 @@ sla2_status vk_attention_coopmat(vk_run *r, const sla2_node *node) {
   p.o_pairs = pairs_share_words(p.o_strides);
   d.bind[7] = r->buf[o];
   if (p.write_lse) d.bind[8] = r->buf[node->out[1]];
-  uint32_t spec[] = {WG, (uint32_t)g->D, BC, pairs_share_words(p.q_strides), pairs_share_words(p.k_strides),
-                     pairs_share_words(p.v_strides), vk_slot_dtype(g, o)};
+  uint32_t spec[] = {WG, (uint32_t)g->D, runs_are_words(p.q_strides), runs_are_words(p.k_strides),
+                     runs_are_words(p.v_strides), vk_slot_dtype(g, o)};
   for (uint32_t i = 0; i < sizeof spec / sizeof spec[0]; i++) d.spec[i] = spec[i];
   d.spec_count = sizeof spec / sizeof spec[0];
   d.push = &p, d.push_bytes = sizeof p;

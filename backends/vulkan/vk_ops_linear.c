@@ -47,8 +47,9 @@ sla2_status vk_op_kv_state(vk_run *r, const sla2_node *node) {
 
 sla2_status vk_op_linear_attn(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
-  /* Output channels per workgroup: the D x ET tile of H_i takes at most 16 KiB of shared memory. */
-  uint32_t et = 4096u / (uint32_t)g->D;
+  /* Output channels per workgroup, a multiple of 4: the D x ET tile of H_i takes at most 16 KiB
+   * of shared memory. */
+  uint32_t et = (4096u / (uint32_t)g->D) & ~3u;
   if (et > 32) et = 32;
   linear_push p = {.N = (uint32_t)g->N, .H = (uint32_t)g->H, .bq = (uint32_t)g->bq, .Tm = (uint32_t)g->Tm,
                    .Tn = (uint32_t)g->Tn, .k = (uint32_t)g->k};

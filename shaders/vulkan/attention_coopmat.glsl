@@ -2,20 +2,24 @@
 // Included by attention_coopmat_i8.comp (CM_INT8 1: S from INT8 codes, int32 accumulation) and
 // attention_coopmat_f16.comp (CM_INT8 0: S from f16 Q and K, fp32 accumulation).
 //
-// Workgroup: SG subgroups of 32 (the host requires subgroup size 32), ROWS = 16 SG query rows of
-// one query block; subgroup sg owns rows 16 sg .. 16 sg + 15 and keeps, in registers, their Q as
-// A-matrices and their O as DH / 16 fp32 16x16 accumulators. The row's keys (the concatenation of
-// its LUT blocks, as in attention.comp) pass through shared memory BC at a time:
-//   1. K (codes or f16) and V (f16: FP8 codes decoded exactly) tiles into shared memory;
-//   2. S = Q K^T per subgroup on the matrix units, stored to shared memory;
-//   3. two invocations per row turn S into P = exp(S - m) (int8_fp8: rounded to E4M3 after the
-//      448 scaling, exact in f16; dense: rounded to f16, ties to even) and update l, m;
-//   4. O += P V on the matrix units.
-// Dense uses the online softmax: O is rescaled per row by exp(m_old - m_new). Accumulator
-// components map to rows through `rowidx`, a matrix of the same type loaded from row numbers (all
-// matrices of one cooperative-matrix type share one component layout). int8_fp8 instead takes the
-// row's exact max in a first, score-only pass, as the oracle does, and never rescales.
-// O is normalized and converted while it is written out through shared memory.
+// Workgroup: SG subgroups of 32 (the host requires subgroup size 32) own ROWS = 16 SG query rows
+// of one query block; subgroup sg owns rows 16 sg .. 16 sg + 15 and keeps their Q (A-matrices),
+// their O (DH / 16 fp32 16x16 accumulators) and their per-element softmax sums in registers.
+// The row's keys (the concatenation of its LUT blocks; dense: all keys) pass through shared
+// memory BC = 64 at a time, loaded 16 bytes per invocation and row-padded by 16 bytes so the
+// matrix loads of consecutive rows hit different banks. Per tile and subgroup:
+//   1. S = Q K^T: 4 accumulators of 16 x 16, scaled and masked in registers;
+//   2. row maxima: the element-wise max of the 4 accumulators goes through a 1 KiB shared
+//      scratch, two lanes per row reduce it, and every element reads back its row's new max and
+//      rescale factor (online softmax). int8_fp8 instead takes the exact row max first, in a
+//      pass over the K tiles alone (S only; an element-wise running max, reduced once), as the
+//      oracle rounds P to E4M3 at that max, and then never rescales;
+//   3. P = exp(S - m) in registers (int8_fp8: E4M3 of 448 P, exact in f16), converted to f16
+//      A-matrices, and O += P V on the matrix units.
+// Elements map to rows and columns through `rowidx` / `colidx`, matrices of the accumulator type
+// loaded from row / column numbers (all matrices of one type share one element layout); the
+// integer S is converted element-wise to that type. O is normalized and converted while it is
+// written out through the subgroup's scratch.
 
 #extension GL_NV_cooperative_matrix : require
 #extension GL_NV_integer_cooperative_matrix : require
@@ -29,23 +33,22 @@
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 128;
-layout(constant_id = 1) const uint DH = 128;  // head dim, a multiple of 32 (int8) or 16 (f16)
-layout(constant_id = 2) const uint BC = 32;   // keys per chunk, a multiple of 32
-layout(constant_id = 3) const bool Q_WORDS = false; // f16 Q / K / V whose channel pairs share a word
-layout(constant_id = 4) const bool K_WORDS = false;
-layout(constant_id = 5) const bool V_WORDS = false;
-layout(constant_id = 6) const uint O_DT = 0;
+layout(constant_id = 1) const uint DH = 128;     // head dim, a multiple of 32 (int8) or 16 (f16)
+layout(constant_id = 2) const bool Q_VEC = false; // f16 tensor whose 8-channel runs are 16-byte words
+layout(constant_id = 3) const bool K_VEC = false;
+layout(constant_id = 4) const bool V_VEC = false;
+layout(constant_id = 5) const uint O_DT = 0;
 
 const uint SG = WG / 32u;
-const uint ROWS = SG * 16u;
-const uint HALF = BC / 2u;                    // keys per invocation in the row pass
-const uint SCOLS = BC / 16u;                  // 16-key column tiles of S
-const uint OCOLS = DH / 16u;                  // 16-channel column tiles of O
-const uint QROWS = ROWS > BC ? ROWS : BC;     // rows of the shared Q / K tile
+const uint ROWS = SG * 16u; // query rows per workgroup, at most BC (Q is staged in the K tile)
+const uint BC = 64u;        // keys per tile
+const uint SCOLS = BC / 16u;
+const uint OCOLS = DH / 16u;
 #if CM_INT8
 const uint KT = 32u;
 const bool FP8 = true;
 const bool DENSE = false;
+const uint QWORDS = DH / 16u;      // 16-byte words per Q / K row
 #define QMAT icoopmatNV<8, gl_ScopeSubgroup, 16, 32>
 #define KMAT icoopmatNV<8, gl_ScopeSubgroup, 32, 16>
 #define SMAT icoopmatNV<32, gl_ScopeSubgroup, 16, 16>
@@ -53,13 +56,18 @@ const bool DENSE = false;
 const uint KT = 16u;
 const bool FP8 = false;
 const bool DENSE = true;
+const uint QWORDS = DH / 8u;
 #define QMAT fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define KMAT fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define SMAT fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
 #endif
 #define PMAT fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define OMAT fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
+// Shared tiles are uvec4 arrays (matrix loads reinterpret them); rows are padded by one word.
+const uint KROW = QWORDS + 1u;     // words per K / Q row
+const uint VROW = DH / 8u + 1u;    // words per f16 V row
 const uint QSTEPS = DH / KT;
+const uint KSTEP = 2u;             // words per KT channels (32 bytes in both variants)
 
 layout(push_constant) uniform Push {
   uvec4 q_strides, k_strides, v_strides, o_strides;
@@ -68,9 +76,13 @@ layout(push_constant) uniform Push {
   uint write_lse, o_pairs;
 } pc;
 
+// Each input is seen as 32-bit words and as 16-byte words (same binding).
 layout(std430, binding = 0) readonly buffer Q { uint q[]; };     // INT8 codes, or f16 Q
+layout(std430, binding = 0) readonly buffer Q4 { uvec4 q4[]; };
 layout(std430, binding = 1) readonly buffer K { uint kbuf[]; };  // INT8 codes, or f16 K
+layout(std430, binding = 1) readonly buffer K4 { uvec4 k4[]; };
 layout(std430, binding = 2) readonly buffer V { uint v[]; };     // FP8 codes, or f16 V
+layout(std430, binding = 2) readonly buffer V4 { uvec4 v4[]; };
 layout(std430, binding = 3) readonly buffer Lut { int lut[]; };
 layout(std430, binding = 4) readonly buffer QScale { float qscale[]; };
 layout(std430, binding = 5) readonly buffer KScale { float kscale[]; };
@@ -80,216 +92,259 @@ layout(std430, binding = 8) writeonly buffer Lse { float lse[]; };
 
 SLA2_DEFINE_STORE(store_o, o)
 
-#if CM_INT8
-shared int8_t sh_qk[QROWS * DH];     // the Q tile at the start, then each chunk's K codes
-shared int sh_s[SG * 16 * BC];       // S (integer dot products) per subgroup
-#else
-shared float16_t sh_qk[QROWS * DH];  // the Q tile at the start, then each chunk's K
-shared float sh_s[SG * 16 * BC];     // S per subgroup
-#endif
-shared float16_t sh_v[BC * DH];
-shared float16_t sh_p[SG * 16 * BC];
-shared float sh_out[SG * 256];       // one 16 x 16 O tile per subgroup on its way out
-shared float sh_rowidx[256];         // row numbers of a 16 x 16 tile
-shared float sh_row[ROWS];           // per row: the rescale factor, then 1 / l
-shared int sh_key[BC];               // key row of each chunk slot, -1 when masked
-shared float sh_kscale[BC];          // s * sigma_q * sigma_k of the slot's key block
+shared uvec4 sh_k[BC * KROW];     // the Q rows at the start, then each tile's K
+shared uvec4 sh_v[BC * VROW];     // each tile's V in f16 (FP8 codes decoded exactly)
+shared float sh_red[SG * 256u];   // per subgroup: one 16 x 16 f32 tile (maxima, sums, O out)
+shared float sh_idx[256];         // sh_idx[16 i + j] = i
+shared vec2 sh_mc[ROWS];          // per row: max after this tile, rescale factor of this tile
+shared float sh_col[BC];          // per key slot: the score scale, -1 when the slot is masked
+shared int sh_key[BC];            // per key slot: the key row, -1 when masked
 
 // Masked keys and the initial row max: a finite stand-in for -inf (the fast path avoids
 // infinities: without SignedZeroInfNanPreserve, Vulkan does not promise IEEE infinity arithmetic).
 // exp(MASKED - m) underflows to 0 for any real score m.
 #define MASKED (-3.0e38)
 
-float16_t half_of_bits(uint bits) { return unpackFloat2x16(bits).x; }
-
-// Element i of an f16 tensor held in a uint array.
-#define F16_AT(ARR, i) half_of_bits((ARR[(i) >> 1] >> (((i) & 1u) * 16u)) & 0xFFFFu)
-
-// The workgroup's Q rows into sh_qk ([ROWS][DH]); rows past the block or N are zero.
-void load_q(uint b, uint h, uint bh, uint row0, uint rows_here) {
-  uint tid = gl_LocalInvocationID.x;
-#if CM_INT8
-  for (uint w = tid; w < ROWS * DH / 4u; w += WG) {
-    uint rl = (4u * w) / DH, d = (4u * w) % DH;
-    uint word = rl < rows_here ? q[((bh * pc.N + row0 + rl) * DH + d) >> 2] : 0u;
-    for (uint c = 0u; c < 4u; c++) sh_qk[rl * DH + d + c] = int8_t(bitfieldExtract(int(word), int(8u * c), 8));
+// 8 f16 channels from element `at` on: one 16-byte load when VEC, else 8 scalar reads (stride sd).
+#define HALF_BITS(ARR, i) ((ARR[(i) >> 1] >> (((i) & 1u) * 16u)) & 0xFFFFu)
+#define DEFINE_LOAD8(FN, ARR, ARR4)                                                   \
+  uvec4 FN(bool vec, uint at, uint sd) {                                              \
+    if (vec) return ARR4[at >> 3];                                                    \
+    uvec4 w;                                                                          \
+    for (uint c = 0u; c < 4u; c++)                                                    \
+      w[c] = HALF_BITS(ARR, at + 2u * c * sd) | (HALF_BITS(ARR, at + (2u * c + 1u) * sd) << 16); \
+    return w;                                                                         \
   }
-#else
-  for (uint x = tid; x < ROWS * DH / 2u; x += WG) {
-    uint rl = (2u * x) / DH, d = (2u * x) % DH;
-    f16vec2 pair = f16vec2(0.0);
-    if (rl < rows_here) {
-      uint at = sla2_index(pc.q_strides, b, h, row0 + rl, d);
-      pair = Q_WORDS ? unpackFloat2x16(q[at >> 1]) : f16vec2(F16_AT(q, at), F16_AT(q, at + pc.q_strides.w));
-    }
-    sh_qk[rl * DH + d] = pair.x;
-    sh_qk[rl * DH + d + 1u] = pair.y;
-  }
-#endif
+DEFINE_LOAD8(load8_q, q, q4)
+DEFINE_LOAD8(load8_k, kbuf, k4)
+DEFINE_LOAD8(load8_v, v, v4)
+
+// E4M3 code -> f16 bits (exact): normals rebias the exponent (7 -> 15), subnormals m 2^-9 are
+// f16 normals.
+uint e4m3_f16_bits(uint c) {
+  uint sign = (c & 0x80u) << 8, em = c & 0x7Fu;
+  if (em >= 8u) return sign | ((em + 0x40u) << 7);
+  return sign | (packHalf2x16(vec2(float(em) * 0.001953125, 0.0)) & 0xFFFFu);
 }
 
-// Chunk v0 of the row block's virtual keys: slot keys and scales, the K tile and (with_v) the V
-// tile. Called in uniform control flow; ends with everything visible to the workgroup.
-void load_chunk(uint v0, bool with_v, uint b, uint h, uint bh, uint lut_row, uint keys, float qs) {
+// Two E4M3 codes (the low 16 bits of w) -> two f16 in one word.
+uint e4m3x2_to_f16x2(uint w) { return e4m3_f16_bits(w & 0xFFu) | (e4m3_f16_bits((w >> 8) & 0xFFu) << 16); }
+
+// a >= 0 rounded to the E4M3 grid (half to even), saturating at 448: the grid step is 2^-9
+// below 2^-6, else 3 mantissa bits.
+float e4m3_round_pos(float a) {
+  uint u = floatBitsToUint(a);
+  float normal = uintBitsToFloat((u + 0x7FFFFu + ((u >> 20) & 1u)) & 0xFFF00000u);
+  float sub = roundEven(a * 512.0) * 0.001953125;
+  return min(a < 0.015625 ? sub : normal, SLA2_FP8_E4M3_MAX);
+}
+
+// The workgroup's Q rows into sh_k; rows past the block or N are zero.
+void load_q(uint b, uint h, uint bh, uint row0, uint rows_here) {
+  for (uint x = gl_LocalInvocationID.x; x < ROWS * QWORDS; x += WG) {
+    uint rl = x / QWORDS, wd = x % QWORDS;
+    uvec4 w = uvec4(0u);
+    if (rl < rows_here) {
+#if CM_INT8
+      w = q4[((bh * pc.N + row0 + rl) * DH >> 4) + wd];
+#else
+      w = load8_q(Q_VEC, sla2_index(pc.q_strides, b, h, row0 + rl, 8u * wd), pc.q_strides.w);
+#endif
+    }
+    sh_k[rl * KROW + wd] = w;
+  }
+}
+
+// Slot keys and score scales of the tile starting at virtual key v0, then its K and (with_v) V
+// tiles. Called in uniform control flow; ends with everything visible to the workgroup.
+void load_tile(uint v0, bool with_v, uint b, uint h, uint bh, uint lut_row, uint keys, float qs) {
   uint tid = gl_LocalInvocationID.x;
-  barrier(); // the previous chunk is consumed
+  barrier(); // the previous tile is consumed
   if (tid < BC) {
     uint vk = v0 + tid, t = vk / pc.bk;
     uint j = DENSE ? t : uint(lut[lut_row + min(t, pc.k - 1u)]);
     uint c = j * pc.bk + vk % pc.bk;
     bool ok = vk < keys && c < pc.N;
     sh_key[tid] = ok ? int(c) : -1;
-    sh_kscale[tid] = FP8 && ok ? qs * kscale[bh * pc.Tn + j] : qs;
+    sh_col[tid] = !ok ? -1.0 : FP8 ? qs * kscale[bh * pc.Tn + j] : qs;
   }
   barrier();
 #if CM_INT8
-  for (uint w = tid; w < BC * DH / 4u; w += WG) {
-    uint slot = (4u * w) / DH, d = (4u * w) % DH;
+  for (uint x = tid; x < BC * QWORDS; x += WG) {
+    uint slot = x / QWORDS, wd = x % QWORDS;
     int c = sh_key[slot];
-    uint at = (bh * pc.N + uint(max(c, 0))) * DH + d;
-    uint kw = c >= 0 ? kbuf[at >> 2] : 0u;
-    for (uint e = 0u; e < 4u; e++) sh_qk[slot * DH + d + e] = int8_t(bitfieldExtract(int(kw), int(8u * e), 8));
-    if (with_v) {
-      uint vw = c >= 0 ? v[at >> 2] : 0u;
-      for (uint e = 0u; e < 4u; e++) sh_v[slot * DH + d + e] = float16_t(sla2_e4m3_to_f32((vw >> (8u * e)) & 0xFFu));
+    uvec4 kw = uvec4(0u), vw = uvec4(0u);
+    if (c >= 0) {
+      uint at = ((bh * pc.N + uint(c)) * DH >> 4) + wd;
+      kw = k4[at];
+      vw = with_v ? v4[at] : uvec4(0u);
     }
+    sh_k[slot * KROW + wd] = kw;
+    if (!with_v) continue;
+    uvec4 lo = uvec4(e4m3x2_to_f16x2(vw.x), e4m3x2_to_f16x2(vw.x >> 16), e4m3x2_to_f16x2(vw.y), e4m3x2_to_f16x2(vw.y >> 16));
+    uvec4 hi = uvec4(e4m3x2_to_f16x2(vw.z), e4m3x2_to_f16x2(vw.z >> 16), e4m3x2_to_f16x2(vw.w), e4m3x2_to_f16x2(vw.w >> 16));
+    sh_v[slot * VROW + 2u * wd] = lo;
+    sh_v[slot * VROW + 2u * wd + 1u] = hi;
   }
 #else
-  for (uint x = tid; x < BC * DH / 2u; x += WG) {
-    uint slot = (2u * x) / DH, d = (2u * x) % DH;
+  for (uint x = tid; x < BC * QWORDS; x += WG) {
+    uint slot = x / QWORDS, wd = x % QWORDS;
     int c = sh_key[slot];
-    f16vec2 kp = f16vec2(0.0), vp = f16vec2(0.0);
+    uvec4 kw = uvec4(0u), vw = uvec4(0u);
     if (c >= 0) {
-      uint ka = sla2_index(pc.k_strides, b, h, uint(c), d), va = sla2_index(pc.v_strides, b, h, uint(c), d);
-      kp = K_WORDS ? unpackFloat2x16(kbuf[ka >> 1]) : f16vec2(F16_AT(kbuf, ka), F16_AT(kbuf, ka + pc.k_strides.w));
-      if (with_v)
-        vp = V_WORDS ? unpackFloat2x16(v[va >> 1]) : f16vec2(F16_AT(v, va), F16_AT(v, va + pc.v_strides.w));
+      kw = load8_k(K_VEC, sla2_index(pc.k_strides, b, h, uint(c), 8u * wd), pc.k_strides.w);
+      vw = load8_v(V_VEC, sla2_index(pc.v_strides, b, h, uint(c), 8u * wd), pc.v_strides.w);
     }
-    sh_qk[slot * DH + d] = kp.x;
-    sh_qk[slot * DH + d + 1u] = kp.y;
-    sh_v[slot * DH + d] = vp.x;
-    sh_v[slot * DH + d + 1u] = vp.y;
+    sh_k[slot * KROW + wd] = kw;
+    sh_v[slot * VROW + wd] = vw;
   }
 #endif
   barrier();
 }
 
-// S = Q K^T of subgroup sg's 16 rows against the chunk, into its sh_s region ([16][BC]).
-void scores(QMAT qm[QSTEPS], uint sg) {
+// S = Q K^T of subgroup sg's 16 rows against the tile, scaled; MASKED in masked columns.
+void tile_scores(QMAT qm[QSTEPS], OMAT colidx, out OMAT s[SCOLS]) {
   for (uint c = 0u; c < SCOLS; c++) {
 #if CM_INT8
-    SMAT acc = SMAT(0);
+    SMAT sa = SMAT(0);
 #else
-    SMAT acc = SMAT(0.0);
+    SMAT sa = SMAT(0.0);
 #endif
-    for (uint s = 0u; s < QSTEPS; s++) {
-      KMAT km; // K^T: rows are channels, columns keys; column-major over sh_qk's [key][channel]
-      coopMatLoadNV(km, sh_qk, c * 16u * DH + s * KT, DH, true);
-      acc = coopMatMulAddNV(qm[s], km, acc);
+    for (uint st = 0u; st < QSTEPS; st++) {
+      KMAT km; // K^T: rows are channels, columns keys; column-major over sh_k's [key][channel]
+      coopMatLoadNV(km, sh_k, c * 16u * KROW + st * KSTEP, KROW, true);
+      sa = coopMatMulAddNV(qm[st], km, sa);
     }
-    coopMatStoreNV(acc, sh_s, sg * 16u * BC + c * 16u, BC, false);
+    s[c] = OMAT(sa);
+    for (int e = 0; e < s[c].length(); e++) {
+      float cs = sh_col[c * 16u + uint(colidx[e])];
+      s[c][e] = cs < 0.0 ? MASKED : s[c][e] * cs;
+    }
   }
-  barrier();
 }
 
-// The invocation's HALF scaled scores of row `r` (MASKED where the slot is masked).
-void row_scores(uint sg, uint r, uint half_, uint lane, out float s[HALF]) {
-  for (uint t = 0u; t < HALF; t++) {
-    uint slot = half_ * HALF + (t + lane) % HALF; // staggered: the 32 invocations hit distinct banks
-    float raw = float(sh_s[(sg * 16u + r) * BC + slot]);
-    s[t] = sh_key[slot] >= 0 ? raw * sh_kscale[slot] : MASKED;
+// Subgroup sg's 16 x 16 tile `m` through its scratch; returns, for lane pair (r, half_), the
+// max (or sum) over row r's 16 columns.
+float row_reduce(OMAT m, uint sg, uint r, uint half_, bool is_max) {
+  coopMatStoreNV(m, sh_red, sg * 256u, 16u, false);
+  subgroupMemoryBarrierShared();
+  subgroupBarrier();
+  float x = sh_red[sg * 256u + r * 16u + half_ * 8u];
+  for (uint t = 1u; t < 8u; t++) {
+    float y = sh_red[sg * 256u + r * 16u + half_ * 8u + t];
+    x = is_max ? max(x, y) : x + y;
   }
+  float y = subgroupShuffleXor(x, 1u);
+  subgroupBarrier(); // the scratch is read before anyone stores to it again
+  return is_max ? max(x, y) : x + y;
 }
 
 void main() {
-  uint tid = gl_LocalInvocationID.x, sg = gl_SubgroupID, lane = gl_SubgroupInvocationID;
-  uint r = lane >> 1, half_ = lane & 1u; // the row (of 16) and half of the chunk in the row pass
+  uint sg = gl_SubgroupID, lane = gl_SubgroupInvocationID;
+  uint r = lane >> 1, half_ = lane & 1u; // lane pair (r, half_) reduces row r of the subgroup's 16
   uint i = gl_WorkGroupID.x / pc.nsub, sub = gl_WorkGroupID.x % pc.nsub;
   uint h = gl_WorkGroupID.y, b = gl_WorkGroupID.z, bh = b * pc.H + h;
   uint row0 = i * pc.bq + sub * ROWS;
-  uint rows_here = uint(clamp(min(int(pc.bq) - int(sub * ROWS), int(pc.N) - int(row0)), 0, int(ROWS)));
+  int rows_left = min(int(pc.bq) - int(sub * ROWS), int(pc.N) - int(row0));
+  if (rows_left <= 0) return; // the whole workgroup: nothing of this block is left
+  uint rows_here = min(uint(rows_left), ROWS);
   uint lut_row = (bh * pc.Tm + i) * pc.k, keys = pc.k * pc.bk;
   float qs = FP8 ? pc.scale * qscale[bh * pc.Tm + i] : pc.scale;
 
-  for (uint x = tid; x < 256u; x += WG) sh_rowidx[x] = float(x / 16u);
+  for (uint x = gl_LocalInvocationID.x; x < 256u; x += WG) sh_idx[x] = float(x / 16u);
   load_q(b, h, bh, row0, rows_here);
   barrier();
   QMAT qm[QSTEPS];
-  for (uint s = 0u; s < QSTEPS; s++) coopMatLoadNV(qm[s], sh_qk, sg * 16u * DH + s * KT, DH, false);
-  OMAT rowidx;
-  coopMatLoadNV(rowidx, sh_rowidx, 0, 16, false);
+  for (uint s = 0u; s < QSTEPS; s++) coopMatLoadNV(qm[s], sh_k, sg * 16u * KROW + s * KSTEP, KROW, false);
+  OMAT rowidx, colidx;
+  coopMatLoadNV(rowidx, sh_idx, 0, 16, false);
+  coopMatLoadNV(colidx, sh_idx, 0, 16, true);
   OMAT acc[OCOLS];
   for (uint j = 0u; j < OCOLS; j++) acc[j] = OMAT(0.0);
+  OMAT lsum = OMAT(0.0); // per element: the sum of P over the columns it stands for
+  float m_row = MASKED;  // row r's running (int8_fp8: exact) max, both lanes of the pair
+  OMAT s[SCOLS];
 
-  float m = MASKED, l = 0.0, s[HALF];
-  if (FP8) { // the exact row max first (the oracle's m for the E4M3 rounding of P)
-    for (uint v0 = 0u; v0 < keys; v0 += BC) {
-      load_chunk(v0, false, b, h, bh, lut_row, keys, qs);
-      scores(qm, sg);
-      row_scores(sg, r, half_, lane, s);
-      for (uint t = 0u; t < HALF; t++) m = max(m, s[t]);
-    }
-    m = max(m, subgroupShuffleXor(m, 1u));
+#if CM_INT8
+  OMAT mfix = OMAT(MASKED); // per element: the max over its columns, then its row's exact max
+  for (uint v0 = 0u; v0 < keys; v0 += BC) {
+    load_tile(v0, false, b, h, bh, lut_row, keys, qs);
+    tile_scores(qm, colidx, s);
+    for (uint c = 0u; c < SCOLS; c++)
+      for (int e = 0; e < mfix.length(); e++) mfix[e] = max(mfix[e], s[c][e]);
   }
+  m_row = row_reduce(mfix, sg, r, half_, true);
+  if (half_ == 0u) sh_mc[sg * 16u + r] = vec2(m_row, 1.0);
+  subgroupMemoryBarrierShared();
+  subgroupBarrier();
+  for (int e = 0; e < mfix.length(); e++) mfix[e] = sh_mc[sg * 16u + uint(rowidx[e])].x;
+#endif
 
   for (uint v0 = 0u; v0 < keys; v0 += BC) {
-    load_chunk(v0, true, b, h, bh, lut_row, keys, qs);
-    scores(qm, sg);
-    row_scores(sg, r, half_, lane, s);
-    float m_new = m;
-    if (!FP8) {
-      for (uint t = 0u; t < HALF; t++) m_new = max(m_new, s[t]);
-      m_new = max(m_new, subgroupShuffleXor(m_new, 1u));
-    }
-    float lsum = 0.0;
-    for (uint t = 0u; t < HALF; t++) {
-      uint slot = half_ * HALF + (t + lane) % HALF;
-      float p = s[t] == MASKED ? 0.0 : exp(s[t] - m_new);
-      lsum += p;
-      float pq = FP8 ? sla2_e4m3_round(SLA2_FP8_P_SCALE * p) : p;
-      sh_p[(sg * 16u + r) * BC + slot] = half_of_bits(sla2_f32_to_f16(pq));
-    }
-    lsum += subgroupShuffleXor(lsum, 1u);
-    float corr = FP8 ? 1.0 : m == MASKED ? 0.0 : exp(m - m_new);
-    l = l * corr + lsum;
-    m = m_new;
-    if (half_ == 0u) sh_row[sg * 16u + r] = corr;
-    barrier();
-    if (!FP8)
-      for (int e = 0; e < rowidx.length(); e++) {
-        float f = sh_row[sg * 16u + uint(rowidx[e])];
-        for (uint j = 0u; j < OCOLS; j++) acc[j][e] *= f;
+    load_tile(v0, true, b, h, bh, lut_row, keys, qs);
+    tile_scores(qm, colidx, s);
+#if CM_INT8
+    for (int e = 0; e < lsum.length(); e++) {
+      float ls = 0.0;
+      for (uint c = 0u; c < SCOLS; c++) {
+        float p = s[c][e] == MASKED ? 0.0 : exp(s[c][e] - mfix[e]);
+        ls += p;
+        s[c][e] = e4m3_round_pos(SLA2_FP8_P_SCALE * p);
       }
-    for (uint kk = 0u; kk < BC / 16u; kk++) {
-      PMAT pm;
-      coopMatLoadNV(pm, sh_p, sg * 16u * BC + kk * 16u, BC, false);
+      lsum[e] += ls;
+    }
+#else
+    OMAT mx = s[0];
+    for (uint c = 1u; c < SCOLS; c++)
+      for (int e = 0; e < mx.length(); e++) mx[e] = max(mx[e], s[c][e]);
+    float m_new = max(m_row, row_reduce(mx, sg, r, half_, true));
+    float corr = m_row == MASKED ? 0.0 : exp(m_row - m_new);
+    m_row = m_new;
+    if (half_ == 0u) sh_mc[sg * 16u + r] = vec2(m_new, corr);
+    subgroupMemoryBarrierShared();
+    subgroupBarrier();
+    for (int e = 0; e < lsum.length(); e++) {
+      vec2 mc = sh_mc[sg * 16u + uint(rowidx[e])];
+      float ls = 0.0;
+      for (uint c = 0u; c < SCOLS; c++) {
+        float p = s[c][e] == MASKED ? 0.0 : exp(s[c][e] - mc.x);
+        ls += p;
+        s[c][e] = p;
+      }
+      lsum[e] = lsum[e] * mc.y + ls;
+      for (uint j = 0u; j < OCOLS; j++) acc[j][e] *= mc.y;
+    }
+#endif
+    for (uint c = 0u; c < SCOLS; c++) {
+      PMAT pm = PMAT(s[c]);
       for (uint j = 0u; j < OCOLS; j++) {
         PMAT vm;
-        coopMatLoadNV(vm, sh_v, kk * 16u * DH + j * 16u, DH, false);
+        coopMatLoadNV(vm, sh_v, c * 16u * VROW + j * 2u, VROW, false);
         acc[j] = coopMatMulAddNV(pm, vm, acc[j]);
       }
     }
   }
 
-  barrier();
+  float l = row_reduce(lsum, sg, r, half_, false);
   uint row_local = sg * 16u + r;
   if (half_ == 0u) {
-    sh_row[row_local] = 1.0 / l;
-    if (row_local < rows_here && pc.write_lse != 0u) lse[bh * pc.N + row0 + row_local] = m + log(l);
+    sh_mc[row_local].x = 1.0 / l;
+    if (row_local < rows_here && pc.write_lse != 0u) lse[bh * pc.N + row0 + row_local] = m_row + log(l);
   }
   for (uint j = 0u; j < OCOLS; j++) {
-    coopMatStoreNV(acc[j], sh_out, sg * 256u, 16, false);
-    barrier();
+    coopMatStoreNV(acc[j], sh_red, sg * 256u, 16, false);
+    subgroupMemoryBarrierShared();
+    subgroupBarrier();
     for (uint e = 2u * lane; e < 256u; e += 64u) { // two channels per invocation
       uint rl = sg * 16u + e / 16u, d = j * 16u + e % 16u;
       if (rl >= rows_here) continue;
-      float o0 = sh_out[sg * 256u + e], o1 = sh_out[sg * 256u + e + 1u];
+      float o0 = sh_red[sg * 256u + e], o1 = sh_red[sg * 256u + e + 1u];
       if (FP8) {
         o0 = o0 * vscale[bh * DH + d] / SLA2_FP8_P_SCALE;
         o1 = o1 * vscale[bh * DH + d + 1u] / SLA2_FP8_P_SCALE;
       }
-      o0 *= sh_row[rl];
-      o1 *= sh_row[rl];
+      o0 *= sh_mc[rl].x;
+      o1 *= sh_mc[rl].x;
       uint at = sla2_index(pc.o_strides, b, h, row0 + rl, d);
       if (O_DT != DT_F32 && pc.o_pairs != 0u) {
         store_o2(O_DT, at, o0, o1);
@@ -298,6 +353,6 @@ void main() {
         store_o(O_DT, at + pc.o_strides.w, o1);
       }
     }
-    barrier();
+    subgroupBarrier();
   }
 }
