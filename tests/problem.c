@@ -38,6 +38,17 @@ const conf_case conf_cases[] = {
     {"per_block_alpha",   1, 2, 300, 64,  128, 64, 0.4,   SM,               Q8F8, true,  PB, RH, SLA2_F32,  BHND},
     {"no_smooth_k",       1, 2, 256, 64,  128, 16, 0.1,   SM,               Q8,   false, PH, RH, SLA2_F32,  BHND},
     {"blk16_q128",        1, 1, 100, 16,  16,  128, 0.5,  SM,               QN,   true,  PB, RL, SLA2_F32,  BHND},
+    /* 16-bit inputs at the Hopper (wgmma) kernel's shapes: D 64 / 128, bq 64 / 128, bk 16..128,
+     * every quant mode, partial tiles, both layouts (other GPUs run them on their own paths). */
+    {"bf16_q128_none",    1, 2, 300, 128, 128, 64, 0.4,   SM,               QN,   true,  PH, RL, SLA2_BF16, BHND},
+    {"f16_q64_d64_none",  2, 2, 200, 64,  64,  32, 0.5,   SM,               QN,   true,  PH, RL, SLA2_F16,  BNHD},
+    {"bf16_bk128_all",    1, 1, 700, 128, 128, 128, 1.0,  SM,               QN,   true,  PH, RL, SLA2_BF16, BHND},
+    {"bf16_q64_bk16",     1, 2, 520, 128, 64,  16, 0.3,   SM,               QN,   true,  PH, RL, SLA2_BF16, BNHD},
+    {"f16_q128_d64_none", 1, 2, 1000, 64, 128, 64, 0.6,   SM,               QN,   true,  PH, RL, SLA2_F16,  BHND},
+    {"int8_bf16_q128",    1, 2, 300, 128, 128, 64, 0.4,   SM,               Q8,   true,  PH, RL, SLA2_BF16, BHND},
+    {"int8_f16_q64",      1, 2, 200, 64,  64,  32, 0.5,   SM,               Q8,   true,  PH, RL, SLA2_F16,  BNHD},
+    {"fp8_bf16_d128",     1, 2, 700, 128, 128, 64, 0.3,   SM,               Q8F8, true,  PH, RL, SLA2_BF16, BHND},
+    {"fp8_q64_bk16_all",  1, 1, 300, 128, 64,  16, 1.0,   SM,               Q8F8, true,  PH, RL, SLA2_F32,  BHND},
 };
 const size_t conf_case_count = sizeof conf_cases / sizeof conf_cases[0];
 

@@ -1,5 +1,5 @@
-/* SPARSE_ATTN / DENSE_ATTN shared between the exact SIMT kernel (cuda_attn_simt.cu) and the
- * tensor-core kernel (cuda_attn_mma.cu).
+/* SPARSE_ATTN / DENSE_ATTN shared between the exact SIMT kernel (cuda_op_attention.cu), the
+ * sm_80 tensor-core kernel (cuda_attn_mma.cu) and the sm_90a kernel (cuda_attn_wgmma.cu).
  *
  * Keys are addressed by position p in the concatenation of the LUT row's blocks:
  * block t = p / bk, key = lut[t] * bk + p % bk. Only the last LUT entry can be a partial block
@@ -7,6 +7,8 @@
  * selected keys. Dense attention is the same with lut = NULL, one block of bk = N keys. */
 #ifndef SLA2_BACKENDS_CUDA_ATTENTION_CUH
 #define SLA2_BACKENDS_CUDA_ATTENTION_CUH
+
+#include <cuda_fp8.h>
 
 #include "backends/cuda/cuda_common.cuh"
 
@@ -53,9 +55,31 @@ __device__ inline float e4m3_to_f32(uint8_t code) {
   return (code & 0x80) ? -v : v;
 }
 
-/* Launchers; `mma` reports whether the tensor-core kernel takes these arguments. */
+/* Two E4M3 codes (low byte first) widened exactly to an f16 pair. */
+__device__ inline uint32_t fp8x2_to_f16x2(unsigned short codes) {
+  __half2_raw h = __nv_cvt_fp8x2_to_halfraw2((__nv_fp8x2_storage_t)codes, __NV_E4M3);
+  return (uint32_t)h.x | ((uint32_t)h.y << 16);
+}
+
+/* e4m3(448 lo), e4m3(448 hi) as an f16 pair: round half to even and saturate, as the oracle. */
+__device__ inline uint32_t p_fp8_pair(float lo, float hi) {
+  const __nv_fp8x2_storage_t c =
+      __nv_cvt_float2_to_fp8x2(make_float2(SLA2_FP8_P_SCALE * lo, SLA2_FP8_P_SCALE * hi), __NV_SATFINITE, __NV_E4M3);
+  return fp8x2_to_f16x2(c);
+}
+
+/* Launchers; `*_supported` reports whether that kernel takes these arguments on this device. */
+bool attn_wgmma_supported(const attn_args &a, const cuda_device_ctx *dev);
+sla2_status attn_wgmma_launch(const attn_args &a, cuda_device_ctx *dev, long long BH);
 bool attn_mma_supported(const attn_args &a, const cuda_device_ctx *dev);
 sla2_status attn_mma_launch(const attn_args &a, cuda_device_ctx *dev, long long BH);
 sla2_status attn_simt_launch(const attn_args &a, cuda_device_ctx *dev, long long BH);
+
+/* K~ (a.k, f32) split into 16-bit hi = round(K~) and lo = round(K~ - hi) in the device scratch,
+ * contiguous [B,H,N,D]: *hi becomes hi's view, *lo its twin. bf16 or f16 by `bf16`. */
+sla2_status attn_split_k(const attn_args &a, cuda_device_ctx *dev, long long BH, bool bf16, cuda_t4 *hi,
+                         const void **lo);
+/* FP8 V codes (a.vc) widened exactly to f16 in the device scratch, contiguous: *v is their view. */
+sla2_status attn_fp8_v_f16(const attn_args &a, cuda_device_ctx *dev, long long BH, cuda_t4 *v);
 
 #endif

@@ -15,7 +15,6 @@
  *             exactly to f16, f16 mma with f32 accumulate (E4M3 x E4M3 products are exact in
  *             f32, so this is the FP8 product); sigma_v / 448 and 1/l applied at the end.
  * Head dims up to 128 (padded with zeros to 64 or 128). */
-#include <cuda_fp8.h>
 #include <stdint.h>
 
 #include "backends/cuda/cuda_attention.cuh"
@@ -35,19 +34,6 @@ __device__ inline uint32_t pack2(float lo, float hi) {
   }
   __half2 v = __floats2half2_rn(lo, hi);
   return *reinterpret_cast<uint32_t *>(&v);
-}
-
-/* Two E4M3 codes (low byte first) widened exactly to an f16 pair. */
-__device__ inline uint32_t fp8x2_to_f16x2(unsigned short codes) {
-  __half2_raw h = __nv_cvt_fp8x2_to_halfraw2((__nv_fp8x2_storage_t)codes, __NV_E4M3);
-  return (uint32_t)h.x | ((uint32_t)h.y << 16);
-}
-
-/* e4m3(448 lo), e4m3(448 hi) as an f16 pair: round half to even and saturate, as the oracle. */
-__device__ inline uint32_t p_fp8_pair(float lo, float hi) {
-  const __nv_fp8x2_storage_t c =
-      __nv_cvt_float2_to_fp8x2(make_float2(SLA2_FP8_P_SCALE * lo, SLA2_FP8_P_SCALE * hi), __NV_SATFINITE, __NV_E4M3);
-  return fp8x2_to_f16x2(c);
 }
 
 template <int T>
@@ -433,32 +419,44 @@ static cuda_t4 contiguous16(void *base, int dtype, long long H, long long N, lon
   return t;
 }
 
+sla2_status attn_split_k(const attn_args &a, cuda_device_ctx *dev, long long BH, bool bf16, cuda_t4 *hi,
+                         const void **lo) {
+  const long long count = BH * a.N * a.D;
+  void *p;
+  sla2_status st = cuda_scratch(dev, (size_t)count * 4, &p);
+  if (st != SLA2_OK) return st;
+  uint16_t *h = (uint16_t *)p, *l = h + count;
+  if (bf16)
+    split_k_kernel<T_BF16><<<cdiv_u(count, 256), 256, 0, dev->stream>>>(a.k, a.H, a.N, a.D, h, l, count);
+  else
+    split_k_kernel<T_F16><<<cdiv_u(count, 256), 256, 0, dev->stream>>>(a.k, a.H, a.N, a.D, h, l, count);
+  *hi = contiguous16(h, bf16 ? SLA2_BF16 : SLA2_F16, a.H, a.N, a.D);
+  *lo = l;
+  return cuda_check_launch("attention split K");
+}
+
+sla2_status attn_fp8_v_f16(const attn_args &a, cuda_device_ctx *dev, long long BH, cuda_t4 *v) {
+  const long long count = BH * a.N * a.D;
+  void *p;
+  sla2_status st = cuda_scratch(dev, (size_t)count * 2, &p);
+  if (st != SLA2_OK) return st;
+  fp8_to_f16_kernel<<<cdiv_u(count / 8, 256), 256, 0, dev->stream>>>(a.vc, (uint16_t *)p, count / 8);
+  *v = contiguous16(p, SLA2_F16, a.H, a.N, a.D);
+  return cuda_check_launch("attention FP8 V");
+}
+
 /* Prepares what the kernel reads directly (K~ split to 16-bit hi + lo, FP8 V as f16) in the
  * device scratch, then launches. */
 sla2_status attn_mma_launch(const attn_args &args, cuda_device_ctx *dev, long long BH) {
   int qk, pv;
   if (!mma_types(args, &qk, &pv)) return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: attention arguments not for mma");
   attn_args a = args;
-  const long long count = BH * a.N * a.D;
   if (a.quant == SLA2_QMODE_INT8_FP8) {
-    void *p;
-    sla2_status st = cuda_scratch(dev, (size_t)count * 2, &p);
+    sla2_status st = attn_fp8_v_f16(args, dev, BH, &a.v);
     if (st != SLA2_OK) return st;
-    fp8_to_f16_kernel<<<cdiv_u(count / 8, 256), 256, 0, dev->stream>>>(a.vc, (uint16_t *)p, count / 8);
-    a.v = contiguous16(p, SLA2_F16, a.H, a.N, a.D);
   } else if (a.quant == SLA2_QMODE_NONE && a.k.dtype == SLA2_F32) {
-    void *p;
-    sla2_status st = cuda_scratch(dev, (size_t)count * 4, &p);
+    sla2_status st = attn_split_k(args, dev, BH, qk == T_BF16, &a.k, &a.klo);
     if (st != SLA2_OK) return st;
-    uint16_t *hi = (uint16_t *)p, *lo = hi + count;
-    if (qk == T_BF16)
-      split_k_kernel<T_BF16><<<cdiv_u(count, 256), 256, 0, dev->stream>>>(a.k, a.H, a.N, a.D, hi, lo, count);
-    else
-      split_k_kernel<T_F16><<<cdiv_u(count, 256), 256, 0, dev->stream>>>(a.k, a.H, a.N, a.D, hi, lo, count);
-    a.k = contiguous16(hi, qk == T_BF16 ? SLA2_BF16 : SLA2_F16, a.H, a.N, a.D);
-    a.klo = lo;
   }
-  sla2_status st = cuda_check_launch("attention prep");
-  if (st != SLA2_OK) return st;
   return a.D <= 64 ? launch_dp<64>(a, dev, BH, qk, pv) : launch_dp<128>(a, dev, BH, qk, pv);
 }

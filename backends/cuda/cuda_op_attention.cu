@@ -1,7 +1,10 @@
 /* CUDA backend: SPARSE_ATTN and DENSE_ATTN. Fills attn_args from the node and picks the kernel:
- * the tensor-core kernel (cuda_attn_mma.cu) wherever its precision meets the contract (f16/bf16
- * inputs, any quant mode; f32 inputs with int8_fp8), else the exact SIMT kernel below (f32
- * inputs with quant none or int8, D > 128, views the vector loads cannot take).
+ * on a cc 9.0 device built with sm_90a, the wgmma kernel (cuda_attn_wgmma.cu) where it takes the
+ * arguments (dense or quant none: 16-bit Q, V; int8: 16-bit V; int8_fp8; D 64 or 128; sparse:
+ * bq 64 or 128, bk <= 128; TMA-aligned views; its shared memory fits the device); else
+ * the sm_80 tensor-core kernel (cuda_attn_mma.cu) wherever its precision meets the contract
+ * (f16/bf16 inputs, any quant mode; f32 inputs with int8_fp8); else the exact SIMT kernel below
+ * (f32 inputs with quant none or int8, D > 128, views the vector loads cannot take).
  *
  * SIMT kernel: one warp per query row, lanes over channels (D <= 256: 8 per lane). Scores and
  * the softmax in f32 with natural exp like the oracle. int8_fp8 takes two passes over the keys
@@ -143,12 +146,14 @@ static attn_args args_of(const cuda_exec *x, const sla2_node *node) {
 
 extern "C" const char *cuda_attention_path(const cuda_exec *x, const sla2_node *node) {
   const attn_args a = args_of(x, node);
+  if (attn_wgmma_supported(a, x->dev)) return "wgmma";
   return attn_mma_supported(a, x->dev) ? "mma" : "simt";
 }
 
 extern "C" sla2_status cuda_op_attention(const cuda_exec *x, const sla2_node *node) {
   const attn_args a = args_of(x, node);
   const long long BH = x->g->B * x->g->H;
+  if (attn_wgmma_supported(a, x->dev)) return attn_wgmma_launch(a, x->dev, BH);
   if (attn_mma_supported(a, x->dev)) return attn_mma_launch(a, x->dev, BH);
   return attn_simt_launch(a, x->dev, BH);
 }

@@ -1,0 +1,511 @@
+/* CUDA backend: the Hopper (sm_90a) flash-attention kernel for DENSE_ATTN (16-bit Q, K, V) and
+ * SPARSE_ATTN (quant none with 16-bit Q, V; int8; int8_fp8), D = 64 or 128, bq = 64 or 128.
+ *
+ * A CTA owns 64 * NC query rows of one LUT row (a query block of bq = 64 NC rows; dense: any 128
+ * rows) and walks the row's selected keys in tiles of 128 key positions. Warp specialization:
+ *   warpgroup 0 (producer, 24 registers): one thread issues TMA loads of Q, then K [+ K lo] and V
+ *     of each tile into a 2-stage ring, gathering LUT blocks box by box (rows lut[t] * bk ...);
+ *   warpgroups 1..NC (consumers, 240 registers): 64 query rows each. S = Q K^T with wgmma (both
+ *     operands from swizzled shared memory), online softmax in registers (log2 units), P rounded
+ *     in registers and O += P V with the register-A wgmma, V read MN-major (transposed).
+ *     The next tile's S is issued before the previous tile's P V, so the tensor cores run while
+ *     the softmax does.
+ * mbarriers: full (the copy engine's byte count) and empty (every consumer thread) per stage.
+ * Keys past the row's end (partial last tile) are loaded from a valid block and masked to -inf;
+ * rows past N come in as TMA's zero fill and are never stored.
+ * S by mode, as in cuda_attn_mma.cu: quant none with an f32 K~ splits it into a 16-bit hi + lo
+ * (attn_split_k), two QK^T products summed keep S, and the LSE, at about f32 accuracy; int8 and
+ * int8_fp8 take s8 codes (exact s32 sums) scaled per key block by s sigma_q sigma_k. int8_fp8
+ * first runs the keys once for the exact row max, then rounds 448 P~ to E4M3 and multiplies
+ * with V's E4M3 values, both exact in f16 (attn_fp8_v_f16), accumulating in f32. */
+#include <string.h>
+
+#include "backends/cuda/cuda_attention.cuh"
+#include "core/error.h"
+
+#ifdef SLA2_CUDA_SM90A
+#include <cudaTypedefs.h>
+
+#include "backends/cuda/cuda_attn_wgmma.cuh"
+
+#define WG_BN 128       /* key positions per tile */
+#define WG_PANEL 16384  /* one 64-column panel of a 128-row tile: 128 rows x 128 bytes */
+
+/* What the kernel reads and how it forms S (template parameter MODE). */
+enum {
+  WG_DENSE = 0, /* 16-bit K as given */
+  WG_SPLIT = 1, /* quant none, f32 K~ as 16-bit hi + lo */
+  WG_INT8 = 2,  /* s8 codes of Q and K~, P V in V's type */
+  WG_FP8 = 3,   /* int8_fp8: s8 codes, exact row max pass, P~ and V as exact E4M3 values in f16 */
+};
+
+/* Shared memory map (offsets from a 1024-aligned base). 16-bit tiles are NP = D / 64 panels of
+ * 128-byte rows; s8 tiles are one panel of D-byte rows. */
+template <int NC, int DP, int MODE>
+struct wg_layout {
+  static constexpr bool S8 = MODE >= WG_INT8;
+  static constexpr int NP = DP / 64;
+  static constexpr int BM = 64 * NC;
+  static constexpr int Q_BYTES = S8 ? BM * DP : NP * BM * 128;
+  static constexpr int K_BYTES = S8 ? WG_BN * DP : NP * WG_PANEL;
+  static constexpr int V_BYTES = NP * WG_PANEL;
+  static constexpr int V_OFF = K_BYTES * (MODE == WG_SPLIT ? 2 : 1); /* K [, K lo], V */
+  static constexpr int STAGE = V_OFF + V_BYTES;
+  static constexpr int FAC = Q_BYTES + 2 * STAGE;         /* s8: per-box score factors, 8 per stage */
+  static constexpr int BAR = FAC + 2 * 8 * 4;
+  static constexpr int ANCHOR = BAR + 9 * 8;                /* one float per consumer thread */
+  static constexpr int BYTES = ANCHOR + NC * 128 * 4 + 1024; /* alignment slack */
+};
+
+struct wg_maps {
+  CUtensorMap q, k, klo, v;
+};
+
+/* LUT entry of the TMA box at tile position p (box starts are block-aligned). Past the row's last
+ * block: that block again, finite data the mask removes. */
+__device__ inline int wg_block(const attn_args &a, const int *lut_row, int p) {
+  return lut_row[min(p / a.bk, a.nsel - 1)];
+}
+
+template <int NC, int DP, int MODE, bool F16>
+__global__ void __launch_bounds__((NC + 1) * 128, 1)
+    attn_wgmma_kernel(const __grid_constant__ wg_maps maps, attn_args a) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  typedef wg_layout<NC, DP, MODE> L;
+  constexpr bool S8 = L::S8, FP8 = MODE == WG_FP8;
+  extern __shared__ unsigned char smem_raw[];
+  unsigned char *smem = smem_raw + ((1024 - (smem_u32(smem_raw) & 1023)) & 1023); /* swizzle atoms: 1024-aligned */
+  unsigned char *sq = smem;
+  float *fac_s = reinterpret_cast<float *>(smem + L::FAC);
+  volatile float *anchor = reinterpret_cast<float *>(smem + L::ANCHOR);
+  uint64_t *bars = reinterpret_cast<uint64_t *>(smem + L::BAR);
+  uint64_t *q_full = bars, *k_full = bars + 1, *k_empty = bars + 3, *v_full = bars + 5, *v_empty = bars + 7;
+
+  const int i = blockIdx.x, bh = blockIdx.y, b = bh / a.H, h = bh % a.H;
+  const int n0 = i * a.rows;
+  const int *lut_row = a.lut ? a.lut + ((long long)bh * a.Tm + i) * a.nsel : nullptr;
+  const int total = attn_total_keys(a, bh, i);
+  const int ntiles = (total + WG_BN - 1) / WG_BN;
+  const int kpasses = FP8 ? 2 : 1; /* int8_fp8 reads K twice: row max, then the product */
+  const float fac = a.scale * CUDA_LOG2E;
+
+  if (threadIdx.x == 0) {
+    mbar_init(q_full, 1);
+    for (int s = 0; s < 2; s++) {
+      mbar_init(k_full + s, 1), mbar_init(v_full + s, 1);
+      mbar_init(k_empty + s, NC * 128), mbar_init(v_empty + s, NC * 128);
+    }
+    mbar_init_fence();
+  }
+  __syncthreads();
+
+  if (threadIdx.x < 128) { /* producer warpgroup */
+    regs_dec<24>();
+    if (threadIdx.x != 0) return;
+    tma_prefetch_map(&maps.k), tma_prefetch_map(&maps.v);
+    mbar_arrive_expect_tx(q_full, L::Q_BYTES);
+    if (S8) {
+      for (int c = 0; c < NC; c++) tma_load4(sq + c * 64 * DP, &maps.q, q_full, 0, n0 + c * 64, h, b);
+    } else {
+      for (int p = 0; p < L::NP; p++)
+        for (int c = 0; c < NC; c++)
+          tma_load4(sq + p * L::BM * 128 + c * 64 * 128, &maps.q, q_full, p * 64, n0 + c * 64, h, b);
+    }
+    const int box = a.lut ? min(a.bk, WG_BN) : WG_BN; /* rows per TMA box (the maps' box height) */
+    const float qfac = S8 ? fac * a.qs[(long long)bh * a.Tm + i] : 0.0f;
+    for (int u = 0; u < kpasses * ntiles; u++) {
+      const int j = u % ntiles, s = u & 1;
+      const bool with_v = u >= (kpasses - 1) * ntiles;
+      unsigned char *sk = smem + L::Q_BYTES + s * L::STAGE;
+      mbar_wait(k_empty + s, ((u >> 1) & 1) ^ 1);
+      if (S8) /* score factor s sigma_q sigma_k per box, published by the full barrier's arrival */
+        for (int r = 0; r < WG_BN; r += box)
+          fac_s[s * 8 + r / box] = qfac * a.ks[(long long)bh * a.Tn + wg_block(a, lut_row, j * WG_BN + r)];
+      mbar_arrive_expect_tx(k_full + s, L::V_OFF);
+      for (int r = 0; r < WG_BN; r += box) {
+        const int row = lut_row ? wg_block(a, lut_row, j * WG_BN + r) * a.bk : j * WG_BN + r;
+        if constexpr (S8) {
+          tma_load4(sk + r * DP, &maps.k, k_full + s, 0, row, h, b);
+        } else {
+          for (int p = 0; p < L::NP; p++) {
+            tma_load4(sk + p * WG_PANEL + r * 128, &maps.k, k_full + s, p * 64, row, h, b);
+            if (MODE == WG_SPLIT)
+              tma_load4(sk + L::K_BYTES + p * WG_PANEL + r * 128, &maps.klo, k_full + s, p * 64, row, h, b);
+          }
+        }
+      }
+      if (!with_v) continue;
+      const int sv = j & 1;
+      unsigned char *vdst = smem + L::Q_BYTES + sv * L::STAGE + L::V_OFF;
+      mbar_wait(v_empty + sv, ((j >> 1) & 1) ^ 1);
+      mbar_arrive_expect_tx(v_full + sv, L::V_BYTES);
+      for (int r = 0; r < WG_BN; r += box) {
+        const int row = lut_row ? wg_block(a, lut_row, j * WG_BN + r) * a.bk : j * WG_BN + r;
+        for (int p = 0; p < L::NP; p++)
+          tma_load4(vdst + p * WG_PANEL + r * 128, &maps.v, v_full + sv, p * 64, row, h, b);
+      }
+    }
+    return;
+  }
+
+  /* consumer warpgroups */
+  regs_inc<240>();
+  const int cw = threadIdx.x / 128 - 1, tid = threadIdx.x % 128;
+  const int warp = tid / 32, lane = tid % 32, g = lane >> 2, q4 = lane & 3;
+  const int lbk = a.lut ? __ffs(min(a.bk, WG_BN)) - 1 : 7; /* log2 of the box height */
+  float sacc[64], o[DP / 2];
+  int si[64];
+  uint32_t pa[8][4];
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, corr[2] = {1.0f, 1.0f};
+#pragma unroll
+  for (int e = 0; e < DP / 2; e++) o[e] = 0.0f;
+
+  /* S = Q K^T of K-ring entry u (stage u & 1), asynchronous. */
+  auto issue_qk = [&](int u) {
+    const unsigned char *sk = smem + L::Q_BYTES + (u & 1) * L::STAGE;
+    if (S8) {
+      wg_fence_regs(si);
+      wg_fence();
+#pragma unroll
+      for (int kk = 0; kk < DP / 32; kk++)
+        wgmma_s8_n128(si, wg_desc(sq + cw * 64 * DP + kk * 32, 16, DP), wg_desc(sk + kk * 32, 16, DP), kk > 0);
+    } else {
+      wg_fence_regs(sacc);
+      wg_fence();
+#pragma unroll
+      for (int kk = 0; kk < DP / 16; kk++) {
+        const int p = kk / 4, kin = (kk % 4) * 32;
+        const uint64_t da = wg_desc(sq + p * L::BM * 128 + cw * 64 * 128 + kin, 16, 128);
+        wgmma_ss_n128<F16>(sacc, da, wg_desc(sk + p * WG_PANEL + kin, 16, 128), kk > 0);
+        if (MODE == WG_SPLIT) wgmma_ss_n128<F16>(sacc, da, wg_desc(sk + L::K_BYTES + p * WG_PANEL + kin, 16, 128), 1);
+      }
+    }
+    wg_commit();
+  };
+  auto issue_pv = [&](int j) {
+    const unsigned char *sv = smem + L::Q_BYTES + (j & 1) * L::STAGE + L::V_OFF;
+    wg_fence_regs(o);
+    wg_fence();
+#pragma unroll
+    for (int kk = 0; kk < WG_BN / 16; kk++) wgmma_rs<F16>(o, pa[kk], wg_desc(sv + kk * 2048, WG_PANEL, 128));
+    wg_commit();
+  };
+  /* After S of tile j (K-ring entry u) completed: positions past the row's end -inf; s8 modes
+   * scale to log2 units here (per-box factors, read before the stage is released), 16-bit modes
+   * leave raw S (the softmax folds the scale into one FFMA). */
+  constexpr bool RAW = !S8;
+  auto scores = [&](int j, int u) {
+    const int base = j * WG_BN;
+    if (S8) {
+#pragma unroll
+      for (int e = 0; e < 64; e++) sacc[e] = (float)si[e] * fac_s[(u & 1) * 8 + (((e / 4) * 8) >> lbk)];
+    }
+    if (base + WG_BN > total) {
+#pragma unroll
+      for (int e = 0; e < 64; e++)
+        if (base + (e / 4) * 8 + 2 * q4 + (e & 1) >= total) sacc[e] = -INFINITY;
+    }
+  };
+  /* Running max in log2 units: m = max(m, rowmax(sacc) [x fac]). */
+  auto update_max = [&](float (&mx)[2]) {
+    float t[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int e = 0; e < 64; e++) t[(e >> 1) & 1] = fmaxf(t[(e >> 1) & 1], sacc[e]);
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+      t[r] = fmaxf(t[r], __shfl_xor_sync(0xffffffffu, t[r], 1));
+      t[r] = fmaxf(t[r], __shfl_xor_sync(0xffffffffu, t[r], 2));
+      mx[r] = fmaxf(mx[r], RAW ? t[r] * fac : t[r]);
+    }
+  };
+  /* exp2(S - m) into sacc and the running sums; online max unless int8_fp8 (final max known,
+   * exp2f as the mma kernel for the same E4M3 rounding). */
+  auto softmax = [&]() {
+    float mu[2];
+    if (FP8) {
+      mu[0] = m[0], mu[1] = m[1];
+    } else {
+      float mx[2] = {m[0], m[1]};
+      update_max(mx);
+#pragma unroll
+      for (int r = 0; r < 2; r++) {
+        mu[r] = mx[r] == -INFINITY ? 0.0f : mx[r];
+        corr[r] = fast_exp2(m[r] - mu[r]);
+        m[r] = mx[r];
+      }
+    }
+    float sum[2] = {0.0f, 0.0f};
+#pragma unroll
+    for (int e = 0; e < 64; e++) {
+      const int r = (e >> 1) & 1;
+      sacc[e] = FP8 ? exp2f(sacc[e] - mu[r]) : fast_exp2(fmaf(sacc[e], RAW ? fac : 1.0f, -mu[r]));
+      sum[r] += sacc[e];
+    }
+    l[0] = l[0] * corr[0] + sum[0];
+    l[1] = l[1] * corr[1] + sum[1];
+  };
+  /* P as the A fragments of the P V product (keys 16 kk .. 16 kk + 15): in V's type, or the
+   * E4M3 rounding of 448 P~ as exact f16 values. */
+  auto pack_p = [&]() {
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+      for (int w = 0; w < 4; w++) {
+        const float lo = sacc[8 * kk + 2 * w], hi = sacc[8 * kk + 2 * w + 1];
+        uint32_t v;
+        if (FP8) {
+          v = p_fp8_pair(lo, hi);
+        } else if (F16) {
+          __half2 x = __floats2half2_rn(lo, hi);
+          v = *reinterpret_cast<uint32_t *>(&x);
+        } else {
+          __nv_bfloat162 x = __floats2bfloat162_rn(lo, hi);
+          v = *reinterpret_cast<uint32_t *>(&x);
+        }
+        pa[kk][w] = v;
+      }
+  };
+  auto wait_s = [&]() {
+    if (S8) wg_fence_regs(si);
+    else wg_fence_regs(sacc);
+  };
+
+  mbar_wait(q_full, 0);
+  const int u0 = FP8 ? ntiles : 0; /* K-ring entry of the product pass's first tile */
+  if (FP8) {                        /* pass 0: the exact row max */
+    for (int j = 0; j < ntiles; j++) {
+      mbar_wait(k_full + (j & 1), (j >> 1) & 1);
+      issue_qk(j);
+      wg_wait<0>();
+      wait_s();
+      scores(j, j);
+      mbar_arrive(k_empty + (j & 1));
+      update_max(m);
+    }
+  }
+  mbar_wait(k_full + (u0 & 1), (u0 >> 1) & 1);
+  issue_qk(u0);
+  wg_wait<0>();
+  wait_s();
+  scores(0, u0);
+  mbar_arrive(k_empty + (u0 & 1));
+  softmax();
+  pack_p();
+  for (int j = 1; j < ntiles; j++) {
+    const int u = u0 + j;
+    mbar_wait(k_full + (u & 1), (u >> 1) & 1);
+    issue_qk(u);
+    mbar_wait(v_full + ((j - 1) & 1), ((j - 1) >> 1) & 1);
+    issue_pv(j - 1);
+    wg_wait<1>();
+    wait_s();
+    scores(j, u);
+    mbar_arrive(k_empty + (u & 1));
+    softmax();
+    /* A store of the softmax's result before the wait keeps the scheduler from sinking the
+     * softmax below it: it runs while P V is in flight. */
+    anchor[threadIdx.x - 128] = l[0] + l[1];
+    wg_wait<0>();
+    wg_fence_regs(o);
+#pragma unroll
+    for (int kk = 0; kk < 8; kk++) wg_fence_regs(pa[kk]); /* P stays live until its product completed */
+    mbar_arrive(v_empty + ((j - 1) & 1));
+    if (!FP8) {
+#pragma unroll
+      for (int e = 0; e < DP / 2; e++) o[e] *= corr[(e >> 1) & 1];
+    }
+    pack_p();
+  }
+  mbar_wait(v_full + ((ntiles - 1) & 1), ((ntiles - 1) >> 1) & 1);
+  issue_pv(ntiles - 1);
+  wg_wait<0>();
+  wg_fence_regs(o);
+  mbar_arrive(v_empty + ((ntiles - 1) & 1));
+
+#pragma unroll
+  for (int r = 0; r < 2; r++) {
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+  }
+  const int nend = min(a.N, n0 + a.rows);
+  const int na = n0 + cw * 64 + warp * 16 + g, nb = na + 8;
+  const float inv0 = 1.0f / l[0], inv1 = 1.0f / l[1];
+#pragma unroll
+  for (int e = 0; e < DP / 2; e++) {
+    const int c = (e / 4) * 8 + 2 * q4 + (e & 1);
+    const float cs = FP8 ? a.vs[(long long)bh * a.D + c] / SLA2_FP8_P_SCALE : 1.0f;
+    if (e & 2) {
+      if (nb < nend) t4_store(a.o, b, h, nb, c, o[e] * cs * inv1);
+    } else if (na < nend) {
+      t4_store(a.o, b, h, na, c, o[e] * cs * inv0);
+    }
+  }
+  if (a.lse && q4 == 0) {
+    if (na < nend) a.lse[(long long)bh * a.N + na] = (m[0] + log2f(l[0])) * CUDA_LN2;
+    if (nb < nend) a.lse[(long long)bh * a.N + nb] = (m[1] + log2f(l[1])) * CUDA_LN2;
+  }
+#elif defined(__CUDA_ARCH__)
+  __trap(); /* only the sm_90a build has this kernel: a launch of any other fails loudly */
+#endif
+}
+
+/* TMA needs 16-byte aligned rows and strides of a 16-bit tensor with unit channel stride. */
+static bool tma_ok(const cuda_t4 &t, int dtype) {
+  return t.dtype == dtype && t.s[3] == 1 && t.s[2] % 8 == 0 && t.s[1] % 8 == 0 && t.s[0] % 8 == 0 &&
+         (uintptr_t)t.base % 16 == 0;
+}
+
+static bool is16(int dtype) { return dtype == SLA2_BF16 || dtype == SLA2_F16; }
+
+/* The kernel variant for these arguments: mode and consumer warpgroups, or false. */
+static bool wg_variant(const attn_args &a, int *mode, int *nc) {
+  if (a.D != 64 && a.D != 128) return false;
+  if (!a.lut) {
+    *mode = WG_DENSE, *nc = 2;
+    return is16(a.q.dtype) && tma_ok(a.q, a.q.dtype) && tma_ok(a.k, a.q.dtype) && tma_ok(a.v, a.q.dtype);
+  }
+  if ((a.rows != 64 && a.rows != 128) || a.bk > WG_BN || WG_BN % a.bk != 0) return false;
+  *nc = a.rows / 64;
+  if (a.quant == SLA2_QMODE_INT8_FP8) {
+    *mode = WG_FP8;
+    return true;
+  }
+  if (!is16(a.v.dtype) || !tma_ok(a.v, a.v.dtype)) return false;
+  if (a.quant == SLA2_QMODE_INT8) {
+    *mode = WG_INT8;
+    return true;
+  }
+  *mode = WG_SPLIT;
+  return a.quant == SLA2_QMODE_NONE && a.q.dtype == a.v.dtype && tma_ok(a.q, a.q.dtype) && a.k.dtype == SLA2_F32;
+}
+
+/* wg_layout<nc, dp, mode>::BYTES at run time (launch() asserts they agree). */
+static constexpr int wg_smem_bytes(int nc, int dp, int mode) {
+  const bool s8 = mode >= WG_INT8;
+  const int np = dp / 64, bm = 64 * nc;
+  const int q = s8 ? bm * dp : np * bm * 128, k = s8 ? WG_BN * dp : np * WG_PANEL;
+  return q + 2 * (k * (mode == WG_SPLIT ? 2 : 1) + np * WG_PANEL) + 2 * 8 * 4 + 9 * 8 + nc * 128 * 4 + 1024;
+}
+
+bool attn_wgmma_supported(const attn_args &a, const cuda_device_ctx *dev) {
+  int mode, nc;
+  if (dev->cc_major != 9 || dev->cc_minor != 0 || !wg_variant(a, &mode, &nc)) return false;
+  return (size_t)wg_smem_bytes(nc, a.D, mode) <= dev->smem_optin;
+}
+
+static PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder(void) {
+  static const PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
+    void *p = nullptr;
+    cudaDriverEntryPointQueryResult q;
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess)
+      p = nullptr;
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(p);
+  }();
+  return fn;
+}
+
+/* A (D, N, H, B) map of a [B,H,N,D] view (element strides s, `esize` bytes per element): boxes
+ * of `inner` channels x `rows`, swizzled like the kernel's tiles (rows of 128 or 64 bytes). */
+static sla2_status make_map(CUtensorMap *map, const void *base, CUtensorMapDataType type, int esize,
+                            const long long s[4], long long B, int H, int N, int D, int inner, int rows) {
+  PFN_cuTensorMapEncodeTiled_v12000 encode = tensor_map_encoder();
+  if (!encode) return sla2_fail(SLA2_ERROR_DEVICE, "cuda: cuTensorMapEncodeTiled is not available");
+  const cuuint64_t dims[4] = {(cuuint64_t)D, (cuuint64_t)N, (cuuint64_t)H, (cuuint64_t)B};
+  const cuuint64_t strides[3] = {(cuuint64_t)(s[2] * esize), (cuuint64_t)(s[1] * esize), (cuuint64_t)(s[0] * esize)};
+  const cuuint32_t box[4] = {(cuuint32_t)inner, (cuuint32_t)rows, 1, 1}, unit[4] = {1, 1, 1, 1};
+  const CUtensorMapSwizzle swz = inner * esize == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B;
+  const CUresult r = encode(map, type, 4, const_cast<void *>(base), dims, strides, box, unit,
+                            CU_TENSOR_MAP_INTERLEAVE_NONE, swz, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) return sla2_fail(SLA2_ERROR_DEVICE, "cuda: tensor map encoding failed (%d)", (int)r);
+  return SLA2_OK;
+}
+
+static sla2_status map16(CUtensorMap *map, const cuda_t4 &t, long long B, const attn_args &a, int rows) {
+  const CUtensorMapDataType type =
+      t.dtype == SLA2_F16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
+  return make_map(map, t.base, type, 2, t.s, B, a.H, a.N, a.D, 64, rows);
+}
+
+static sla2_status map_codes(CUtensorMap *map, const int8_t *codes, long long B, const attn_args &a, int rows) {
+  const long long s[4] = {(long long)a.H * a.N * a.D, (long long)a.N * a.D, a.D, 1};
+  return make_map(map, codes, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, s, B, a.H, a.N, a.D, a.D, rows);
+}
+
+template <int NC, int DP, int MODE, bool F16>
+static sla2_status launch(const wg_maps &maps, const attn_args &a, cuda_device_ctx *dev, long long BH) {
+  constexpr int bytes = wg_layout<NC, DP, MODE>::BYTES;
+  static_assert(bytes == wg_smem_bytes(NC, DP, MODE), "shared memory size formulas disagree");
+  sla2_status st = cuda_check(cudaFuncSetAttribute(attn_wgmma_kernel<NC, DP, MODE, F16>,
+                                                   cudaFuncAttributeMaxDynamicSharedMemorySize, bytes),
+                              "attention shared memory");
+  if (st != SLA2_OK) return st;
+  const dim3 grid((unsigned)a.Tm, (unsigned)BH);
+  attn_wgmma_kernel<NC, DP, MODE, F16><<<grid, (NC + 1) * 128, bytes, dev->stream>>>(maps, a);
+  return cuda_check_launch("attention (wgmma)");
+}
+
+template <int NC, int MODE, bool F16>
+static sla2_status launch_dp(const wg_maps &maps, const attn_args &a, cuda_device_ctx *dev, long long BH) {
+  return a.D == 128 ? launch<NC, 128, MODE, F16>(maps, a, dev, BH) : launch<NC, 64, MODE, F16>(maps, a, dev, BH);
+}
+
+template <int NC>
+static sla2_status launch_mode(const wg_maps &maps, const attn_args &a, cuda_device_ctx *dev, long long BH, int mode) {
+  const bool f16 = a.v.dtype == SLA2_F16;
+  switch (mode) {
+  case WG_DENSE: /* 128-row CTAs only */
+    if constexpr (NC == 2)
+      return f16 ? launch_dp<NC, WG_DENSE, true>(maps, a, dev, BH) : launch_dp<NC, WG_DENSE, false>(maps, a, dev, BH);
+    return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: dense wgmma takes 128-row tiles");
+  case WG_SPLIT:
+    return f16 ? launch_dp<NC, WG_SPLIT, true>(maps, a, dev, BH) : launch_dp<NC, WG_SPLIT, false>(maps, a, dev, BH);
+  case WG_INT8:
+    return f16 ? launch_dp<NC, WG_INT8, true>(maps, a, dev, BH) : launch_dp<NC, WG_INT8, false>(maps, a, dev, BH);
+  default:
+    return launch_dp<NC, WG_FP8, true>(maps, a, dev, BH);
+  }
+}
+
+sla2_status attn_wgmma_launch(const attn_args &args, cuda_device_ctx *dev, long long BH) {
+  int mode, nc;
+  if (!wg_variant(args, &mode, &nc))
+    return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: attention arguments not for wgmma");
+  attn_args a = args;
+  if (mode == WG_DENSE) a.rows = 128, a.Tm = (a.N + 127) / 128;
+  const long long B = BH / a.H;
+  const int box = mode == WG_DENSE ? WG_BN : a.bk;
+  const void *klo = nullptr;
+  sla2_status st = SLA2_OK;
+  if (mode == WG_SPLIT) st = attn_split_k(a, dev, BH, a.q.dtype == SLA2_BF16, &a.k, &klo);
+  if (mode == WG_FP8) st = attn_fp8_v_f16(a, dev, BH, &a.v);
+  if (st != SLA2_OK) return st;
+  wg_maps maps;
+  memset(&maps, 0, sizeof maps);
+  if (mode >= WG_INT8) {
+    st = map_codes(&maps.q, a.qc, B, a, 64);
+    if (st == SLA2_OK) st = map_codes(&maps.k, a.kc, B, a, box);
+  } else {
+    st = map16(&maps.q, a.q, B, a, 64);
+    if (st == SLA2_OK) st = map16(&maps.k, a.k, B, a, box);
+  }
+  if (st == SLA2_OK) st = map16(&maps.v, a.v, B, a, box);
+  if (st == SLA2_OK && mode == WG_SPLIT) {
+    cuda_t4 lo = a.k;
+    lo.base = const_cast<void *>(klo);
+    st = map16(&maps.klo, lo, B, a, box);
+  }
+  if (st != SLA2_OK) return st;
+  return nc == 2 ? launch_mode<2>(maps, a, dev, BH, mode) : launch_mode<1>(maps, a, dev, BH, mode);
+}
+
+#else /* built without sm_90a: the mma.sync kernel serves Hopper too */
+
+bool attn_wgmma_supported(const attn_args &, const cuda_device_ctx *) { return false; }
+
+sla2_status attn_wgmma_launch(const attn_args &, cuda_device_ctx *, long long) {
+  return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: built without sm_90a (wgmma)");
+}
+
+#endif
