@@ -4,7 +4,8 @@
  * driver or no GPU (CI) that fails and the backend reports UNAVAILABLE with the runtime's
  * reason, printing nothing. Each device has one non-blocking stream: every buffer transfer and
  * every kernel of that device goes through it, so the graph's node order is the stream order.
- * run() only enqueues; synchronize() waits and reports asynchronous kernel errors. */
+ * run() only enqueues (a whole forward graph as fused passes, anything else node by node);
+ * synchronize() waits and reports asynchronous kernel errors. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,8 @@ static sla2_status cuda_run(void *ctx, const sla2_graph *g, int first, int count
   st = use_device(dev);
   if (st != SLA2_OK) return st;
   cuda_exec x = {g, buffers, dev};
+  /* The whole forward without observers of the intermediates: fused passes (cuda_fused_forward.c). */
+  if (cuda_fused_forward_applies(g, first, count)) return cuda_fused_forward(&x);
   for (int i = first; i < first + count; i++) {
     st = run_node(&x, &g->nodes[i]);
     if (st != SLA2_OK) return st;

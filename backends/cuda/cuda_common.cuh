@@ -76,6 +76,61 @@ __device__ inline float warp_max(float v) {
   return v;
 }
 
+/* Whether every row of t starts 4-element aligned with unit channel stride, so that 4
+ * consecutive channels from a multiple of 4 load as one 16-byte (f32) or 8-byte vector. */
+static inline bool cuda_t4_vec4(const cuda_t4 &t) {
+  const size_t esize = t.dtype == SLA2_F32 ? 4 : 2;
+  return t.s[3] == 1 && t.s[0] % 4 == 0 && t.s[1] % 4 == 0 && t.s[2] % 4 == 0 &&
+         ((uintptr_t)t.base % (4 * esize)) == 0;
+}
+
+/* Channels d..d+3 of row n, widened to f32: one vector load when `vec`, else four. */
+__device__ inline void t4_load4(const cuda_t4 &t, long long b, long long h, long long n, int d, bool vec,
+                                float out[4]) {
+  const long long i = t4_off(t, b, h, n, d);
+  if (vec && t.dtype == SLA2_F32) {
+    const float4 x = *reinterpret_cast<const float4 *>((const float *)t.base + i);
+    out[0] = x.x, out[1] = x.y, out[2] = x.z, out[3] = x.w;
+  } else if (vec) {
+    const uint2 x = *reinterpret_cast<const uint2 *>((const uint16_t *)t.base + i);
+    const unsigned w[2] = {x.x, x.y};
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+      const unsigned short bits = (unsigned short)(w[u / 2] >> (16 * (u % 2)));
+      out[u] = t.dtype == SLA2_F16 ? __half2float(__ushort_as_half(bits)) : __bfloat162float(__ushort_as_bfloat16(bits));
+    }
+  } else {
+#pragma unroll
+    for (int u = 0; u < 4; u++) out[u] = load_as_f32(t.base, t.dtype, i + u * t.s[3]);
+  }
+}
+
+/* The feature map of one row held by a warp as 4 channels per lane (lanes with `on` false hold
+ * no channel and get 0); softmax reduces across the warp. */
+__device__ inline void phi_row4(const float x[4], bool on, int fmap, float out[4]) {
+  if (fmap == SLA2_FMAP_SOFTMAX) {
+    float m = -INFINITY;
+#pragma unroll
+    for (int u = 0; u < 4; u++) m = on ? fmaxf(m, x[u]) : m;
+    m = warp_max(m);
+    float s = 0.0f;
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+      out[u] = on ? expf(x[u] - m) : 0.0f;
+      s += out[u];
+    }
+    s = warp_sum(s);
+#pragma unroll
+    for (int u = 0; u < 4; u++) out[u] = on ? out[u] / s : 0.0f;
+    return;
+  }
+#pragma unroll
+  for (int u = 0; u < 4; u++) {
+    const float y = fmap == SLA2_FMAP_ELU ? (x[u] > 0.0f ? x[u] + 1.0f : expf(x[u])) : fmaxf(x[u], 0.0f);
+    out[u] = on ? y : 0.0f;
+  }
+}
+
 static inline unsigned cdiv_u(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 
 #endif

@@ -67,6 +67,60 @@ sla2_status cuda_op_attention(const cuda_exec *x, const sla2_node *node); /* SPA
 /* "mma" when SPARSE/DENSE of this graph would run on tensor cores, else "simt" (for tools). */
 const char *cuda_attention_path(const cuda_exec *x, const sla2_node *node);
 
+/* Shared kernels of the node path and the fused forward (cuda_fused_*.cu). */
+
+/* Column statistics over all N rows (cuda_fused_blocks.cu): ksum[bh * D + d] += sum of K (double)
+ * when ksum is non-NULL; vamax[bh * D + d] = max |V| as f32 bits when vamax is non-NULL. Both must
+ * be zeroed first. */
+sla2_status cuda_colstats_launch(const cuda_exec *x, cuda_t4 k, double *ksum, cuda_t4 v, unsigned *vamax);
+/* Per block of `block` rows of `in`: means (mean_out, [BH, T, D]) and/or INT8 codes and scales
+ * (codes [BH, N, D], scales [BH, T]); NULL outputs are skipped. */
+sla2_status cuda_rowblock_launch(const cuda_exec *x, cuda_t4 in, int block, float *mean_out, int8_t *codes,
+                                 float *scales);
+
+/* The K-side pass (cuda_fused_kv.cu): h_j, z_j and their totals on tensor cores (3xTF32).
+ * Node mode reads phi(K~) from PHIK; fused mode reads K and computes K~ (smooth_k), KBAR, phi,
+ * KCODES/KSCALE and VCODES/VSCALE on the way, so none of KS (unless quant none needs it), PHIK or
+ * a separate pass over V exists. D <= 128. */
+typedef struct cuda_kv_args {
+  cuda_t4 src;              /* PHIK (node) or K (fused) */
+  cuda_t4 v;
+  int fused;
+  const double *ksum;       /* fused, smooth_k: column sums of K [BH, D]; NULL: K~ = K */
+  const unsigned *vamax;    /* fused int8_fp8: column amax of V [BH, D]; NULL: no V codes */
+  float *ks;                /* fused: KS out where a later node reads it, else NULL */
+  float *kbar;              /* fused: KBAR out */
+  int8_t *kcodes;           /* fused int8 modes: KCODES / KSCALE out, else NULL */
+  float *kscale;
+  uint8_t *vcodes;          /* fused int8_fp8: VCODES / VSCALE out, else NULL */
+  float *vscale;
+  float *hblk, *zblk, *htot, *ztot;
+} cuda_kv_args;
+#define CUDA_KV_MAX_D 128
+/* Scratch bytes the pass needs for its per-group partial totals. */
+size_t cuda_kv_scratch_bytes(const cuda_exec *x);
+sla2_status cuda_kv_launch(const cuda_exec *x, const cuda_kv_args *a, void *scratch);
+
+/* The linear branch (cuda_fused_linear.cu) on tensor cores (3xTF32), one CTA per query block.
+ * Node mode reads PHIQ and writes OL; fused mode computes phi(Q) from Q and writes
+ * O = a OS + (1 - a) OL directly (COMBINE in the epilogue). D <= 128. */
+typedef struct cuda_lin_args {
+  cuda_t4 src;              /* PHIQ (node) or Q (fused) */
+  cuda_t4 out;              /* OL (node) or O (fused) */
+  int fused;
+  const float *hblk, *zblk, *htot, *ztot;
+  const int *lut;
+  const float *os;          /* fused: OS */
+  const float *alpha;       /* fused: alpha logits */
+} cuda_lin_args;
+#define CUDA_LIN_MAX_D 128
+sla2_status cuda_linear_launch(const cuda_exec *x, const cuda_lin_args *a);
+
+/* The whole forward graph as a few fused passes (cuda_fused_forward.c): used for run() over all
+ * nodes of a forward graph without keep_intermediates. */
+bool cuda_fused_forward_applies(const sla2_graph *g, int first, int count);
+sla2_status cuda_fused_forward(const cuda_exec *x);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,9 @@
 /* CUDA backend: the linear branch as separate nodes. KV_STATE (h_j = phiK_j^T V_j, z_j, totals)
  * and LINEAR_ATTN (O_l = phi(q) H_i / (phi(q) . Z_i), H_i = H_tot - sum_{j in LUT_i} h_j).
- * f32 throughout (the states are f32 by contract). */
+ * Head dims up to 128 run on the tensor-core kernels of cuda_fused_kv.cu / cuda_fused_linear.cu;
+ * the SIMT kernels below take D up to 256. f32 throughout (the states are f32 by contract). */
+#include <string.h>
+
 #include "backends/cuda/cuda_common.cuh"
 #include "core/error.h"
 
@@ -68,6 +71,17 @@ __global__ void state_total_kernel(const float *blk, int Tn, long long per, floa
 
 extern "C" sla2_status cuda_op_kv_state(const cuda_exec *x, const sla2_node *node) {
   const sla2_graph *g = x->g;
+  if (g->D <= CUDA_KV_MAX_D) { /* tensor cores (cuda_fused_kv.cu) */
+    cuda_kv_args a;
+    memset(&a, 0, sizeof a);
+    a.src = cuda_t4_of(x, node->in[0]);
+    a.v = cuda_t4_of(x, node->in[1]);
+    a.hblk = (float *)x->buf[node->out[0]], a.zblk = (float *)x->buf[node->out[1]];
+    a.htot = (float *)x->buf[node->out[2]], a.ztot = (float *)x->buf[node->out[3]];
+    void *scratch;
+    sla2_status st = cuda_scratch(x->dev, cuda_kv_scratch_bytes(x), &scratch);
+    return st != SLA2_OK ? st : cuda_kv_launch(x, &a, scratch);
+  }
   const int H = (int)g->H, N = (int)g->N, D = (int)g->D, bk = (int)g->bk, Tn = (int)g->Tn;
   const unsigned BH = (unsigned)(g->B * g->H);
   cudaStream_t s = x->dev->stream;
@@ -150,6 +164,16 @@ linear_attn_kernel(cuda_t4 phiq, cuda_t4 out, const float *hblk, const float *zb
 extern "C" sla2_status cuda_op_linear_attn(const cuda_exec *x, const sla2_node *node) {
   const sla2_graph *g = x->g;
   const int D = (int)g->D;
+  if (D <= CUDA_LIN_MAX_D) { /* tensor cores (cuda_fused_linear.cu) */
+    cuda_lin_args a;
+    memset(&a, 0, sizeof a);
+    a.src = cuda_t4_of(x, node->in[0]);
+    a.out = cuda_t4_of(x, node->out[0]);
+    a.hblk = (const float *)x->buf[node->in[1]], a.zblk = (const float *)x->buf[node->in[2]];
+    a.htot = (const float *)x->buf[node->in[3]], a.ztot = (const float *)x->buf[node->in[4]];
+    a.lut = (const int *)x->buf[node->in[5]];
+    return cuda_linear_launch(x, &a);
+  }
   cuda_t4 phiq = cuda_t4_of(x, node->in[0]), out = cuda_t4_of(x, node->out[0]);
   const size_t smem = (size_t)(D * LIN_COLS + D) * sizeof(float);
   dim3 grid(cdiv_u(D, LIN_COLS), (unsigned)g->Tm, (unsigned)(g->B * g->H));

@@ -11,20 +11,38 @@
 #include "core/error.h"
 
 #define PROJ_WARPS 8
+#define PROJ_TILE 8 /* pooled vectors per projection block */
 #define SCORE_TILE 32
 #define TOPK_THREADS 256
 
-/* out[bh, t, e] = sum_d W[hw][e][d] x[bh, t, d]; one warp per output channel, lanes over d. */
-__global__ void project_kernel(const float *x, const float *w, int H, int Hw, int T, int D, double *out) {
-  const int t = blockIdx.x, bh = blockIdx.y, h = bh % H, hw = Hw == 1 ? 0 : h;
+/* out[bh, t, e] = sum_d W[hw][e][d] x[bh, t, d]; one warp per output channel, lanes over d, for
+ * PROJ_TILE pooled vectors at once (held in shared memory), so each W row is read once per tile
+ * rather than once per vector. */
+__global__ void __launch_bounds__(PROJ_WARPS * 32)
+project_kernel(const float *x, const float *w, int H, int Hw, int T, int D, double *out) {
+  __shared__ double xs[PROJ_TILE][SLA2_HEAD_DIM_MAX];
+  const int t0 = blockIdx.x * PROJ_TILE, bh = blockIdx.y, h = bh % H, hw = Hw == 1 ? 0 : h;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const float *xr = x + ((long long)bh * T + t) * D;
+  for (int i = threadIdx.x; i < PROJ_TILE * D; i += PROJ_WARPS * 32) {
+    const int t = i / D, d = i % D;
+    xs[t][d] = t0 + t < T ? (double)x[((long long)bh * T + t0 + t) * D + d] : 0.0;
+  }
+  __syncthreads();
   const float *W = w + (long long)hw * D * D;
   for (int e = warp; e < D; e += PROJ_WARPS) {
-    double s = 0.0;
-    for (int d = lane; d < D; d += 32) s += (double)W[(long long)e * D + d] * (double)xr[d];
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-    if (lane == 0) out[((long long)bh * T + t) * D + e] = s;
+    double s[PROJ_TILE];
+#pragma unroll
+    for (int t = 0; t < PROJ_TILE; t++) s[t] = 0.0;
+    for (int d = lane; d < D; d += 32) {
+      const double wv = (double)W[(long long)e * D + d];
+#pragma unroll
+      for (int t = 0; t < PROJ_TILE; t++) s[t] += wv * xs[t][d];
+    }
+#pragma unroll
+    for (int t = 0; t < PROJ_TILE; t++) {
+      for (int o = 16; o > 0; o >>= 1) s[t] += __shfl_xor_sync(0xffffffffu, s[t], o);
+      if (lane == 0 && t0 + t < T) out[((long long)bh * T + t0 + t) * D + e] = s[t];
+    }
   }
 }
 
@@ -140,9 +158,9 @@ extern "C" sla2_status cuda_op_route(const cuda_exec *x, const sla2_node *node) 
   if (st != SLA2_OK) return st;
   double *qp = (double *)p, *kp = qp + BH * Tm * D;
   const float *wq = (const float *)x->buf[node->in[2]], *wk = (const float *)x->buf[node->in[3]];
-  project_kernel<<<dim3((unsigned)Tm, (unsigned)BH), PROJ_WARPS * 32, 0, s>>>(
+  project_kernel<<<dim3(cdiv_u(Tm, PROJ_TILE), (unsigned)BH), PROJ_WARPS * 32, 0, s>>>(
       (const float *)x->buf[node->in[0]], wq, H, Hw, Tm, D, qp);
-  project_kernel<<<dim3((unsigned)Tn, (unsigned)BH), PROJ_WARPS * 32, 0, s>>>(
+  project_kernel<<<dim3(cdiv_u(Tn, PROJ_TILE), (unsigned)BH), PROJ_WARPS * 32, 0, s>>>(
       (const float *)x->buf[node->in[1]], wk, H, Hw, Tn, D, kp);
   float *scores = (float *)x->buf[node->out[0]];
   scores_kernel<<<dim3(cdiv_u(Tn, SCORE_TILE), cdiv_u(Tm, SCORE_TILE), (unsigned)BH), dim3(32, 8), 0, s>>>(

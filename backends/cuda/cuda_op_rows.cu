@@ -7,24 +7,6 @@
 #include "core/error.h"
 
 #define ROWS_PER_BLOCK 8   /* (32, 8) thread blocks: one row per warp-row, lanes over channels */
-#define SMOOTH_CHUNK 512   /* rows per partial sum of the K mean */
-
-/* Partial channel sums of K over a chunk of rows, added into sums[bh * D + c] (double). */
-__global__ void smooth_sum_kernel(cuda_t4 k, int H, int N, int D, double *sums) {
-  __shared__ double part[ROWS_PER_BLOCK][32];
-  const int bh = blockIdx.x, c = blockIdx.y * 32 + threadIdx.x;
-  const int b = bh / H, h = bh % H;
-  const int n0 = blockIdx.z * SMOOTH_CHUNK, n1 = min(N, n0 + SMOOTH_CHUNK);
-  double s = 0.0;
-  if (c < D)
-    for (int n = n0 + threadIdx.y; n < n1; n += ROWS_PER_BLOCK) s += (double)t4_load(k, b, h, n, c);
-  part[threadIdx.y][threadIdx.x] = s;
-  __syncthreads();
-  if (threadIdx.y == 0 && c < D) {
-    for (int r = 1; r < ROWS_PER_BLOCK; r++) s += part[r][threadIdx.x];
-    atomicAdd(&sums[bh * D + c], s);
-  }
-}
 
 /* KS = K - mean (mean = sums / N, or 0 with smoothing off), rounded once to f32. */
 __global__ void smooth_apply_kernel(cuda_t4 k, cuda_t4 ks, int H, int N, int D, const double *sums,
@@ -53,33 +35,16 @@ extern "C" sla2_status cuda_op_smooth_k(const cuda_exec *x, const sla2_node *nod
     sums = (double *)p;
     st = cuda_check(cudaMemsetAsync(sums, 0, (size_t)BH * (size_t)D * sizeof(double), x->dev->stream), "smooth_k");
     if (st != SLA2_OK) return st;
-    dim3 grid((unsigned)BH, cdiv_u(D, 32), cdiv_u(N, SMOOTH_CHUNK));
-    smooth_sum_kernel<<<grid, dim3(32, ROWS_PER_BLOCK), 0, x->dev->stream>>>(k, H, N, D, sums);
+    st = cuda_colstats_launch(x, k, sums, k, NULL);
+    if (st != SLA2_OK) return st;
   }
   smooth_apply_kernel<<<cdiv_u(rows, ROWS_PER_BLOCK), dim3(32, ROWS_PER_BLOCK), 0, x->dev->stream>>>(
       k, ks, H, N, D, sums, rows);
   return cuda_check_launch("smooth_k");
 }
 
-/* out[bh, t, d] = mean of rows [t * block, min(N, (t + 1) * block)) (double sum). */
-__global__ void pool_kernel(cuda_t4 in, int H, int N, int D, int block, int T, float *out) {
-  const int t = blockIdx.x, bh = blockIdx.y, b = bh / H, h = bh % H;
-  const int begin = t * block, end = min(N, begin + block);
-  for (int d = threadIdx.x; d < D; d += blockDim.x) {
-    double s = 0.0;
-    for (int n = begin; n < end; n++) s += (double)t4_load(in, b, h, n, d);
-    out[((long long)bh * T + t) * D + d] = (float)(s / (double)(end - begin));
-  }
-}
-
 extern "C" sla2_status cuda_op_pool(const cuda_exec *x, const sla2_node *node) {
-  const sla2_graph *g = x->g;
-  const int block = node->block, T = (int)((g->N + block - 1) / block);
-  cuda_t4 in = cuda_t4_of(x, node->in[0]);
-  dim3 grid((unsigned)T, (unsigned)(g->B * g->H));
-  pool_kernel<<<grid, 128, 0, x->dev->stream>>>(in, (int)g->H, (int)g->N, (int)g->D, block, T,
-                                                (float *)x->buf[node->out[0]]);
-  return cuda_check_launch("pool");
+  return cuda_rowblock_launch(x, cuda_t4_of(x, node->in[0]), node->block, (float *)x->buf[node->out[0]], NULL, NULL);
 }
 
 /* phi per row, one warp per row; D <= 256 so each lane holds at most 8 channels. */

@@ -1,0 +1,103 @@
+/* CUDA backend: the whole SLA2 forward graph in six launches instead of one per node.
+ *
+ * core/graph.h lets a backend fuse nodes as long as every slot a later node or the caller reads
+ * holds its specified value. Without keep_intermediates the caller reads O, LSE and LUT, and the
+ * sparse node reads Q/KS/V or the codes; so this plan writes those and skips KS (int8 modes),
+ * PHIQ, PHIK and OL:
+ *   1. column statistics: sum of K (smooth_k mean) and max |V| (sigma_v), one pass over K and V
+ *   2. Q blocks: QBAR and, in int8 modes, QCODES/QSCALE, one pass over Q
+ *   3. K blocks (cuda_fused_kv.cu): KBAR, KS (quant none), KCODES/KSCALE, VCODES/VSCALE, HBLK,
+ *      ZBLK, HTOT, ZTOT from K and V directly (phi(K~) never leaves the chip)
+ *   4. ROUTE and 5. SPARSE_ATTN as nodes
+ *   6. the linear branch with phi(Q) computed in place and COMBINE in its epilogue: O written once
+ * Per-stage timing and keep_intermediates run node by node instead (cuda_backend.c). */
+#include <string.h>
+
+#include "backends/cuda/cuda_internal.h"
+#include "core/error.h"
+
+/* The op sequence sla2_graph_build_forward produces for each quant mode. */
+static const sla2_op forward_ops[] = {SLA2_OP_SMOOTH_K,      SLA2_OP_POOL,         SLA2_OP_POOL,
+                                      SLA2_OP_ROUTE,         SLA2_OP_FEATURE_MAP,  SLA2_OP_FEATURE_MAP,
+                                      SLA2_OP_KV_STATE,      SLA2_OP_QUANTIZE_INT8, SLA2_OP_QUANTIZE_INT8,
+                                      SLA2_OP_QUANTIZE_FP8,  SLA2_OP_SPARSE_ATTN,  SLA2_OP_LINEAR_ATTN,
+                                      SLA2_OP_COMBINE};
+
+/* Index into g->nodes of the first node with this op, or -1. */
+static int find_node(const sla2_graph *g, sla2_op op) {
+  for (int i = 0; i < g->node_count; i++)
+    if (g->nodes[i].op == op) return i;
+  return -1;
+}
+
+bool cuda_fused_forward_applies(const sla2_graph *g, int first, int count) {
+  if (g->keep_intermediates || first != 0 || count != g->node_count) return false;
+  if (g->D > CUDA_KV_MAX_D || g->D > CUDA_LIN_MAX_D) return false;
+  /* exactly the forward graph of this quant mode, in order */
+  int expect = 0;
+  for (int i = 0; i < (int)(sizeof forward_ops / sizeof forward_ops[0]); i++) {
+    sla2_op op = forward_ops[i];
+    if (op == SLA2_OP_QUANTIZE_INT8 && g->quant == SLA2_QUANT_NONE) continue;
+    if (op == SLA2_OP_QUANTIZE_FP8 && g->quant != SLA2_QUANT_INT8_FP8) continue;
+    if (expect >= g->node_count || g->nodes[expect].op != op) return false;
+    expect++;
+  }
+  if (expect != g->node_count) return false;
+  /* the slots the plan writes directly must be the canonical ones */
+  const sla2_node *lin = &g->nodes[find_node(g, SLA2_OP_LINEAR_ATTN)];
+  const sla2_node *comb = &g->nodes[find_node(g, SLA2_OP_COMBINE)];
+  return g->nodes[0].in[0] == SLA2_SLOT_K && g->nodes[1].in[0] == SLA2_SLOT_Q && lin->in[0] == SLA2_SLOT_PHIQ &&
+         comb->in[0] == SLA2_SLOT_OS && comb->out[0] == SLA2_SLOT_O;
+}
+
+sla2_status cuda_fused_forward(const cuda_exec *x) {
+  const sla2_graph *g = x->g;
+  void *const *buf = x->buf;
+  const size_t BHD = (size_t)(g->B * g->H) * (size_t)g->D;
+  const bool quant = g->quant != SLA2_QUANT_NONE, fp8 = g->quant == SLA2_QUANT_INT8_FP8;
+  cudaStream_t s = x->dev->stream;
+
+  /* scratch: [K column sums (double) | V column amax | kv partial totals] */
+  const size_t sums_bytes = BHD * sizeof(double), amax_bytes = (BHD * sizeof(unsigned) + 15) & ~(size_t)15;
+  void *scratch;
+  sla2_status st = cuda_scratch(x->dev, sums_bytes + amax_bytes + cuda_kv_scratch_bytes(x), &scratch);
+  if (st != SLA2_OK) return st;
+  double *ksum = g->smooth_k ? (double *)scratch : NULL;
+  unsigned *vamax = fp8 ? (unsigned *)((char *)scratch + sums_bytes) : NULL;
+  void *kv_part = (char *)scratch + sums_bytes + amax_bytes;
+
+  /* 1. column statistics */
+  cuda_t4 k = cuda_t4_of(x, SLA2_SLOT_K), v = cuda_t4_of(x, SLA2_SLOT_V), q = cuda_t4_of(x, SLA2_SLOT_Q);
+  if (ksum || vamax) {
+    st = cuda_check(cudaMemsetAsync(scratch, 0, sums_bytes + amax_bytes, s), "fused forward");
+    if (st == SLA2_OK) st = cuda_colstats_launch(x, k, ksum, v, vamax);
+    if (st != SLA2_OK) return st;
+  }
+  /* 2. Q blocks */
+  st = cuda_rowblock_launch(x, q, (int)g->bq, (float *)buf[SLA2_SLOT_QBAR], quant ? (int8_t *)buf[SLA2_SLOT_QCODES] : NULL,
+                            quant ? (float *)buf[SLA2_SLOT_QSCALE] : NULL);
+  if (st != SLA2_OK) return st;
+  /* 3. K blocks */
+  cuda_kv_args ka;
+  memset(&ka, 0, sizeof ka);
+  ka.src = k, ka.v = v, ka.fused = 1, ka.ksum = ksum, ka.vamax = vamax;
+  ka.ks = quant ? NULL : (float *)buf[SLA2_SLOT_KS]; /* the sparse node reads KS only in quant none */
+  ka.kbar = (float *)buf[SLA2_SLOT_KBAR];
+  if (quant) ka.kcodes = (int8_t *)buf[SLA2_SLOT_KCODES], ka.kscale = (float *)buf[SLA2_SLOT_KSCALE];
+  if (fp8) ka.vcodes = (uint8_t *)buf[SLA2_SLOT_VCODES], ka.vscale = (float *)buf[SLA2_SLOT_VSCALE];
+  ka.hblk = (float *)buf[SLA2_SLOT_HBLK], ka.zblk = (float *)buf[SLA2_SLOT_ZBLK];
+  ka.htot = (float *)buf[SLA2_SLOT_HTOT], ka.ztot = (float *)buf[SLA2_SLOT_ZTOT];
+  if ((st = cuda_kv_launch(x, &ka, kv_part)) != SLA2_OK) return st;
+  /* 4. route, 5. sparse branch */
+  if ((st = cuda_op_route(x, &g->nodes[find_node(g, SLA2_OP_ROUTE)])) != SLA2_OK) return st;
+  if ((st = cuda_op_attention(x, &g->nodes[find_node(g, SLA2_OP_SPARSE_ATTN)])) != SLA2_OK) return st;
+  /* 6. linear branch + combine */
+  cuda_lin_args la;
+  memset(&la, 0, sizeof la);
+  la.src = q, la.out = cuda_t4_of(x, SLA2_SLOT_O), la.fused = 1;
+  la.hblk = ka.hblk, la.zblk = ka.zblk, la.htot = ka.htot, la.ztot = ka.ztot;
+  la.lut = (const int *)buf[SLA2_SLOT_LUT];
+  la.os = (const float *)buf[SLA2_SLOT_OS];
+  la.alpha = (const float *)buf[SLA2_SLOT_ALPHA];
+  return cuda_linear_launch(x, &la);
+}
