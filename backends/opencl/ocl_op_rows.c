@@ -6,6 +6,11 @@
 #define ELEM_WG 256
 #define COL_ROWS 256 /* rows per partial column sum (B * H * N / 256 partial rows) */
 
+/* Work-group size of the element-wise and column kernels. A CPU runtime (PoCL) runs a work-group
+ * as one loop on one thread: small groups, so that the few hundred work-items of a column
+ * reduction still spread over every core. */
+static size_t elem_wg(const ocl_exec *x) { return x->dev->cpu_kernels ? 8 : ELEM_WG; }
+
 static sla2_status rows_kernel(const ocl_exec *x, const char *name, cl_kernel *k) {
   char opts[128];
   ocl_basic_options(x->dev, x->g, opts, sizeof opts);
@@ -44,7 +49,7 @@ static sla2_status column_partials(const ocl_exec *x, int src, int mode, cl_mem 
   ocl_arg_int(&a, mode);
   ocl_arg_long(&a, (cl_long)total);
   ocl_arg_mem(&a, *partial);
-  size_t gs = total, ls = ELEM_WG;
+  size_t gs = total, ls = elem_wg(x);
   return ocl_launch(x->dev, &a, "col_partial", 1, &gs, &ls);
 }
 
@@ -69,7 +74,7 @@ sla2_status ocl_op_smooth_k(const ocl_exec *x, const sla2_node *node) {
     ocl_arg_int(&a, (cl_int)g->N);
     ocl_arg_int(&a, (cl_int)BH);
     ocl_arg_mem(&a, mean);
-    size_t gs = BH * (size_t)g->D, ls = ELEM_WG;
+    size_t gs = BH * (size_t)g->D, ls = elem_wg(x);
     if ((st = ocl_launch(x->dev, &a, "col_mean_finish", 1, &gs, &ls)) != SLA2_OK) return st;
   }
   if ((st = rows_kernel(x, "smooth_apply", &k)) != SLA2_OK) return st;
@@ -81,7 +86,7 @@ sla2_status ocl_op_smooth_k(const ocl_exec *x, const sla2_node *node) {
   ocl_arg_mem(&a, mean);
   ocl_arg_int(&a, g->smooth_k ? 1 : 0);
   ocl_arg_mem(&a, x->buf[node->out[0]]);
-  size_t gs = total, ls = ELEM_WG;
+  size_t gs = total, ls = elem_wg(x);
   return ocl_launch(x->dev, &a, "smooth_apply", 1, &gs, &ls);
 }
 
@@ -101,7 +106,7 @@ sla2_status ocl_op_pool(const ocl_exec *x, const sla2_node *node) {
   ocl_arg_int(&a, T);
   ocl_arg_long(&a, (cl_long)total);
   ocl_arg_mem(&a, x->buf[node->out[0]]);
-  size_t gs = total, ls = ELEM_WG;
+  size_t gs = total, ls = elem_wg(x);
   return ocl_launch(x->dev, &a, "pool", 1, &gs, &ls);
 }
 
@@ -143,7 +148,7 @@ sla2_status ocl_op_combine(const ocl_exec *x, const sla2_node *node) {
   ocl_arg_int(&a, (cl_int)g->N);
   ocl_arg_long(&a, (cl_long)total);
   arg_tensor(&a, x, node->out[0]);
-  size_t gs = total, ls = ELEM_WG;
+  size_t gs = total, ls = elem_wg(x);
   return ocl_launch(x->dev, &a, "combine", 1, &gs, &ls);
 }
 
@@ -183,7 +188,7 @@ sla2_status ocl_op_quantize_fp8(const ocl_exec *x, const sla2_node *node) {
   ocl_arg_int(&a, chunks);
   ocl_arg_int(&a, (cl_int)BH);
   ocl_arg_mem(&a, x->buf[node->out[1]]);
-  size_t gs = BH * (size_t)g->D, ls = ELEM_WG;
+  size_t gs = BH * (size_t)g->D, ls = elem_wg(x);
   if ((st = ocl_launch(x->dev, &a, "col_fp8_sigma", 1, &gs, &ls)) != SLA2_OK) return st;
   if ((st = rows_kernel(x, "fp8_encode", &k)) != SLA2_OK) return st;
   ocl_args_begin(&a, k);
