@@ -33,7 +33,8 @@ void main() {
       for (uint t = tid; t < TILE && t0 + t < pc.Tn; t += WG) tile[t] = pairs[row * pc.Tn + t0 + t];
       barrier();
       uint count = min(TILE, pc.Tn - t0);
-      for (uint t = 0u; t < count; t++) {
+      // Once k blocks outrank j it is out: most candidates stop after a few comparisons.
+      for (uint t = 0u; t < count && rank < pc.k; t++) {
         vec2 o = tile[t];
         bool tie = (o.x == sj.x && o.y == sj.y) || (isnan(o.x) && isnan(sj.x));
         if (ff_outranks(o, sj) || (tie && t0 + t < j)) rank++;
