@@ -64,7 +64,7 @@ sla2_status cuda_op_linear_attn(const cuda_exec *x, const sla2_node *node);
 sla2_status cuda_op_quantize_int8(const cuda_exec *x, const sla2_node *node);
 sla2_status cuda_op_quantize_fp8(const cuda_exec *x, const sla2_node *node);
 sla2_status cuda_op_attention(const cuda_exec *x, const sla2_node *node); /* SPARSE and DENSE */
-/* "mma" when SPARSE/DENSE of this graph would run on tensor cores, else "simt" (for tools). */
+/* The kernel SPARSE/DENSE of this graph would run on: "wgmma" (Hopper), "mma" or "simt" (tools). */
 const char *cuda_attention_path(const cuda_exec *x, const sla2_node *node);
 
 /* Shared kernels of the node path and the fused forward (cuda_fused_*.cu). */
