@@ -5,6 +5,21 @@
 #include <string.h>
 
 
+int sla2_graph_slot_view(const sla2_graph *g, int slot, int64_t strides[4]) {
+  const sla2_graph_tensor *t = &g->tensors[slot];
+  const bool external = slot <= SLA2_SLOT_O || t->external;
+  if (strides) {
+    for (int i = 0; i < 4; i++) strides[i] = t->strides[i];
+    if (!external) {
+      strides[3] = 1;
+      strides[2] = g->D;
+      strides[1] = g->N * g->D;
+      strides[0] = g->H * g->N * g->D;
+    }
+  }
+  return external ? t->dtype : SLA2_F32;
+}
+
 size_t sla2_slot_dtype_size(int dtype) {
   switch (dtype) {
   case SLA2_F32: case SLA2_I32: return 4;

@@ -159,6 +159,11 @@ sla2_status sla2_graph_check(const sla2_graph *graph, const char *who);
 sla2_status sla2_graph_check_run(const sla2_graph *graph, int first, int count,
                                  void *const buffers[SLA2_SLOT_COUNT], const char *who);
 
+/* How a backend reads a [B,H,N,D] slot: fills `strides` (may be NULL) with its element strides
+ * of B, H, N, D and returns its dtype. External slots are the caller's views; the float
+ * intermediates (KS, PHIQ, PHIK, OS, OL) are contiguous f32. */
+int sla2_graph_slot_view(const sla2_graph *graph, int slot, int64_t strides[4]);
+
 /* k = clamp(floor(topk * Tn), 1, Tn). */
 int64_t sla2_blocks_per_row(double topk, int64_t Tn);
 

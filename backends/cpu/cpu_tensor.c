@@ -6,20 +6,9 @@
 #include "core/numeric.h"
 
 cpu_tensor4 cpu_tensor4_of(const cpu_exec *x, int slot) {
-  const sla2_graph *g = x->g;
-  const sla2_graph_tensor *gt = &g->tensors[slot];
   cpu_tensor4 t;
   t.base = x->buf[slot];
-  if (slot <= SLA2_SLOT_O || gt->external) {
-    t.dtype = gt->dtype;
-    for (int i = 0; i < 4; i++) t.s[i] = gt->strides[i];
-  } else {
-    t.dtype = SLA2_F32;
-    t.s[3] = 1;
-    t.s[2] = g->D;
-    t.s[1] = g->N * g->D;
-    t.s[0] = g->H * g->N * g->D;
-  }
+  t.dtype = sla2_graph_slot_view(x->g, slot, t.s);
   t.elem = sla2_slot_dtype_size(t.dtype);
   return t;
 }

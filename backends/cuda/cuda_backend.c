@@ -50,20 +50,11 @@ sla2_status cuda_scratch(cuda_device_ctx *dev, size_t bytes, void **out) {
 }
 
 cuda_t4 cuda_t4_of(const cuda_exec *x, int slot) {
-  const sla2_graph *g = x->g;
-  const sla2_graph_tensor *gt = &g->tensors[slot];
   cuda_t4 t;
   t.base = x->buf[slot];
-  if (slot <= SLA2_SLOT_O || gt->external) {
-    t.dtype = gt->dtype;
-    for (int i = 0; i < 4; i++) t.s[i] = gt->strides[i];
-  } else {
-    t.dtype = SLA2_F32;
-    t.s[3] = 1;
-    t.s[2] = g->D;
-    t.s[1] = g->N * g->D;
-    t.s[0] = g->H * g->N * g->D;
-  }
+  int64_t s[4];
+  t.dtype = sla2_graph_slot_view(x->g, slot, s);
+  for (int i = 0; i < 4; i++) t.s[i] = s[i];
   return t;
 }
 

@@ -133,8 +133,6 @@ typedef struct ocl_exec {
 } ocl_exec;
 
 /* The element strides of a [B,H,N,D] slot: the caller's view or the contiguous intermediate. */
-void ocl_slot_strides(const sla2_graph *g, int slot, int64_t out[4]);
-int ocl_slot_dtype(const sla2_graph *g, int slot); /* SLA2_F32/F16/BF16 */
 
 /* Op launchers (ocl_op_*.c). */
 sla2_status ocl_op_smooth_k(const ocl_exec *x, const sla2_node *node);

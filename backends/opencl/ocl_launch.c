@@ -41,23 +41,6 @@ sla2_status ocl_launch(ocl_device *dev, ocl_args *a, const char *what, cl_uint d
   return SLA2_OK;
 }
 
-void ocl_slot_strides(const sla2_graph *g, int slot, int64_t out[4]) {
-  const sla2_graph_tensor *t = &g->tensors[slot];
-  if (slot <= SLA2_SLOT_O || t->external) {
-    for (int i = 0; i < 4; i++) out[i] = t->strides[i];
-    return;
-  }
-  out[3] = 1;
-  out[2] = g->D;
-  out[1] = g->N * g->D;
-  out[0] = g->H * g->N * g->D;
-}
-
-int ocl_slot_dtype(const sla2_graph *g, int slot) {
-  const sla2_graph_tensor *t = &g->tensors[slot];
-  return (slot <= SLA2_SLOT_O || t->external) ? t->dtype : SLA2_F32;
-}
-
 int ocl_chunk_width(const ocl_device *dev, int64_t D) {
   if (!dev->cpu_kernels) return 4;
   return D % 16 == 0 ? 16 : 8;

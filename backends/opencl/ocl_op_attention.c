@@ -252,7 +252,7 @@ static sla2_status lay_out_operands(const ocl_exec *x, const sla2_node *node, co
   if ((st = ocl_launch(dev, &a, "attn_kt", 1, &gs, &ls)) != SLA2_OK) return st;
   const int v_slot = quant == SLA2_QMODE_INT8_FP8 ? node->in[8] : node->in[2];
   int64_t vs[4];
-  ocl_slot_strides(g, v_slot, vs);
+  sla2_graph_slot_view(g, v_slot, vs);
   if ((st = ocl_kernel(dev, sla2_ocl_src_attention, opts, "attn_vf", &k)) != SLA2_OK) return st;
   ocl_args_begin(&a, k);
   ocl_arg_mem(&a, x->buf[v_slot]);
@@ -290,9 +290,10 @@ sla2_status ocl_op_attention(const ocl_exec *x, const sla2_node *node) {
            "AT_PREFETCH=%d -D AT_UNROLL=%d -D AT_DIRECT=%d -D AT_STORE=%d",
            D, c.bq, c.bk, c.tr, c.tc, c.rv, c.kv, c.dv, c.dc, c.vc, c.align, c.ldq, c.ldk, c.ldp, c.ldv, c.off_p,
            c.off_q, c.off_k, c.off_v, c.smem, quant, dense ? 1 : 0,
-           quant == SLA2_QMODE_NONE ? ocl_slot_dtype(g, q_slot) : 0,
-           quant == SLA2_QMODE_NONE ? ocl_slot_dtype(g, k_slot) : 0,
-           quant == SLA2_QMODE_INT8_FP8 ? 0 : ocl_slot_dtype(g, v_slot), ocl_slot_dtype(g, node->out[0]), c.serial,
+           quant == SLA2_QMODE_NONE ? sla2_graph_slot_view(g, q_slot, NULL) : 0,
+           quant == SLA2_QMODE_NONE ? sla2_graph_slot_view(g, k_slot, NULL) : 0,
+           quant == SLA2_QMODE_INT8_FP8 ? 0 : sla2_graph_slot_view(g, v_slot, NULL),
+           sla2_graph_slot_view(g, node->out[0], NULL), c.serial,
            c.rg, c.off_a, c.prefetch, c.unroll, c.direct, c.store);
   snprintf(dev->last_variant, sizeof dev->last_variant, "%s%s%sbq%d bk%d wg%dx%d dc%d vc%d rv%d kv%d dv%d%s smem%d",
            c.serial ? "serial " : "", c.direct == 1 ? "direct " : "", c.store == 1 ? "store " : "", c.bq, c.bk, c.tr, c.tc, c.dc, c.vc, c.rv, c.kv, c.dv,
@@ -305,10 +306,10 @@ sla2_status ocl_op_attention(const ocl_exec *x, const sla2_node *node) {
   if (c.direct == 1 && (st = lay_out_operands(x, node, opts, quant, c.dv, &kt, &vf)) != SLA2_OK) return st;
 
   int64_t qs[4], ks[4], vs[4], os[4];
-  ocl_slot_strides(g, q_slot, qs);
-  ocl_slot_strides(g, k_slot, ks);
-  ocl_slot_strides(g, v_slot, vs);
-  ocl_slot_strides(g, node->out[0], os);
+  sla2_graph_slot_view(g, q_slot, qs);
+  sla2_graph_slot_view(g, k_slot, ks);
+  sla2_graph_slot_view(g, v_slot, vs);
+  sla2_graph_slot_view(g, node->out[0], os);
   const int64_t bk = dense ? c.bk : g->bk;
   ocl_args a;
   ocl_args_begin(&a, k);

@@ -51,7 +51,7 @@ sla2_status ocl_op_kv_state(const ocl_exec *x, const sla2_node *node) {
   const sla2_graph *g = x->g;
   const size_t BH = (size_t)(g->B * g->H), D = (size_t)g->D;
   int64_t vs[4];
-  ocl_slot_strides(g, node->in[1], vs);
+  sla2_graph_slot_view(g, node->in[1], vs);
   cl_kernel k;
   lin_cfg c;
   sla2_status st = linear_kernel(x, "kv_block", &k, &c);
@@ -60,7 +60,7 @@ sla2_status ocl_op_kv_state(const ocl_exec *x, const sla2_node *node) {
   ocl_args_begin(&a, k);
   ocl_arg_mem(&a, x->buf[node->in[0]]);
   ocl_arg_mem(&a, x->buf[node->in[1]]);
-  ocl_arg_int(&a, ocl_slot_dtype(g, node->in[1]));
+  ocl_arg_int(&a, sla2_graph_slot_view(g, node->in[1], NULL));
   ocl_arg_longs4(&a, vs);
   ocl_arg_int(&a, (cl_int)g->H);
   ocl_arg_int(&a, (cl_int)g->N);

@@ -20,9 +20,9 @@ static sla2_status rows_kernel(const ocl_exec *x, const char *name, cl_kernel *k
 /* The (bytes, dtype, 4 strides) argument group of a [B,H,N,D] slot. */
 static void arg_tensor(ocl_args *a, const ocl_exec *x, int slot) {
   int64_t s[4];
-  ocl_slot_strides(x->g, slot, s);
+  sla2_graph_slot_view(x->g, slot, s);
   ocl_arg_mem(a, x->buf[slot]);
-  ocl_arg_int(a, ocl_slot_dtype(x->g, slot));
+  ocl_arg_int(a, sla2_graph_slot_view(x->g, slot, NULL));
   ocl_arg_longs4(a, s);
 }
 

@@ -82,19 +82,11 @@ sla2_status vk_scratch_prepare(vk_device *dev, const sla2_graph *g) {
   return SLA2_OK;
 }
 
+/* The shaders take 32-bit strides (vk_supports_graph checks that they fit). */
 void vk_slot_strides(const sla2_graph *g, int slot, uint32_t out[4]) {
-  const sla2_graph_tensor *t = &g->tensors[slot];
-  if (slot <= SLA2_SLOT_O || t->external) {
-    for (int i = 0; i < 4; i++) out[i] = (uint32_t)t->strides[i];
-    return;
-  }
-  out[3] = 1;
-  out[2] = (uint32_t)g->D;
-  out[1] = (uint32_t)(g->N * g->D);
-  out[0] = (uint32_t)(g->H * g->N * g->D);
+  int64_t s[4];
+  sla2_graph_slot_view(g, slot, s);
+  for (int i = 0; i < 4; i++) out[i] = (uint32_t)s[i];
 }
 
-uint32_t vk_slot_dtype(const sla2_graph *g, int slot) {
-  const sla2_graph_tensor *t = &g->tensors[slot];
-  return slot <= SLA2_SLOT_O || t->external ? (uint32_t)t->dtype : (uint32_t)SLA2_F32;
-}
+uint32_t vk_slot_dtype(const sla2_graph *g, int slot) { return (uint32_t)sla2_graph_slot_view(g, slot, NULL); }
