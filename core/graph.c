@@ -192,6 +192,25 @@ void sla2_graph_build_forward(sla2_graph *g, const sla2_config *c, int64_t B, in
   n->out[0] = SLA2_SLOT_O;
 }
 
+bool sla2_graph_is_whole_forward(const sla2_graph *g, int first, int count) {
+  if (g->keep_intermediates || first != 0 || count != g->node_count || g->node_count == 0) return false;
+  if (g->bq <= 0 || g->bk <= 0 || g->nodes[0].op != SLA2_OP_SMOOTH_K) return false; /* not a forward graph */
+  /* The reference wiring: the same options through the same builder. */
+  sla2_config c = {.topk = 1.0, .block_q = (int)g->bq, .block_k = (int)g->bk, .feature_map = g->feature_map,
+                   .smooth_k = g->smooth_k, .quant = g->quant};
+  sla2_graph ref;
+  memset(&ref, 0, sizeof ref);
+  sla2_graph_build_forward(&ref, &c, g->B, g->H, g->N, g->D, g->Hw > 0 ? g->Hw : 1);
+  if (ref.node_count != g->node_count) return false;
+  for (int i = 0; i < g->node_count; i++) {
+    const sla2_node *a = &g->nodes[i], *b = &ref.nodes[i];
+    if (a->op != b->op || a->block != b->block || memcmp(a->in, b->in, sizeof a->in) != 0 ||
+        memcmp(a->out, b->out, sizeof a->out) != 0)
+      return false;
+  }
+  return true;
+}
+
 void sla2_graph_build_dense(sla2_graph *g, int64_t B, int64_t H, int64_t N, int64_t D, float scale,
                             bool with_lse) {
   init_sizes(g, B, H, N, D);

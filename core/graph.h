@@ -144,6 +144,11 @@ const char *sla2_op_name(sla2_op op);
  * the external tensors are filled in by the caller afterwards via sla2_graph_set_external. */
 void sla2_graph_build_forward(sla2_graph *graph, const sla2_config *config, int64_t B, int64_t H,
                               int64_t N, int64_t D, int64_t Hw);
+/* True when nodes [first, first + count) are the whole graph, the graph is the forward graph
+ * exactly as sla2_graph_build_forward wires it for its options, and keep_intermediates is off:
+ * then only the caller's slots (O, LSE, LUT, ...) are observed, and a backend may run the graph
+ * as fused passes that never write some intermediates. */
+bool sla2_graph_is_whole_forward(const sla2_graph *graph, int first, int count);
 /* Dense attention: one DENSE_ATTN node (LSE optional). */
 void sla2_graph_build_dense(sla2_graph *graph, int64_t B, int64_t H, int64_t N, int64_t D,
                             float scale, bool with_lse);

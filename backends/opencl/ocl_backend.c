@@ -165,7 +165,10 @@ static sla2_status ocl_run(void *ctx, const sla2_graph *g, int first, int count,
   for (int s = 0; s < SLA2_SLOT_COUNT; s++) x.buf[s] = (cl_mem)buffers[s];
   pthread_mutex_lock(&dev->lock);
   st = ocl_open(dev);
-  for (int i = first; st == SLA2_OK && i < first + count; i++) st = run_node(&x, &g->nodes[i]);
+  if (st == SLA2_OK && ocl_fused_forward_applies(&x, first, count))
+    st = ocl_fused_forward(&x);
+  else
+    for (int i = first; st == SLA2_OK && i < first + count; i++) st = run_node(&x, &g->nodes[i]);
   pthread_mutex_unlock(&dev->lock);
   return st;
 }

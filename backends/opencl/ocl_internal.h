@@ -132,7 +132,9 @@ typedef struct ocl_exec {
   cl_mem buf[SLA2_SLOT_COUNT];
 } ocl_exec;
 
-/* The element strides of a [B,H,N,D] slot: the caller's view or the contiguous intermediate. */
+/* The (bytes, dtype, 4 element strides) argument group of a [B,H,N,D] slot (TENSOR_ARGS in the
+ * kernels). */
+void ocl_arg_tensor(ocl_args *a, const ocl_exec *x, int slot);
 
 /* Op launchers (ocl_op_*.c). */
 sla2_status ocl_op_smooth_k(const ocl_exec *x, const sla2_node *node);
@@ -145,6 +147,16 @@ sla2_status ocl_op_route(const ocl_exec *x, const sla2_node *node);
 sla2_status ocl_op_kv_state(const ocl_exec *x, const sla2_node *node);
 sla2_status ocl_op_linear_attn(const ocl_exec *x, const sla2_node *node);
 sla2_status ocl_op_attention(const ocl_exec *x, const sla2_node *node); /* SPARSE and DENSE */
+/* Kernels of sla2_rows.cl and sla2_linear.cl built with the options those launchers use. */
+sla2_status ocl_rows_kernel(const ocl_exec *x, const char *name, cl_kernel *k);
+sla2_status ocl_linear_kernel(const ocl_exec *x, const char *name, cl_kernel *k);
+/* HTOT, ZTOT from the block states (the second half of KV_STATE). */
+sla2_status ocl_kv_total(const ocl_exec *x, cl_mem hblk, cl_mem zblk, cl_mem htot, cl_mem ztot);
+
+/* ocl_fused.c: on CPU devices, the whole forward graph with its row and block nodes fused into
+ * three passes (see there). */
+bool ocl_fused_forward_applies(const ocl_exec *x, int first, int count);
+sla2_status ocl_fused_forward(const ocl_exec *x);
 
 /* Options shared by the kernels of rows/route/linear: head dim, channels per work-item of the
  * row kernels (SLA2_EW: 4 on GPUs, 16 or 8 on CPU devices) and the QUANTIZE_INT8 work-group

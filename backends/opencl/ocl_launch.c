@@ -26,6 +26,14 @@ void ocl_arg_longs4(ocl_args *a, const int64_t v[4]) {
   for (int i = 0; i < 4; i++) ocl_arg_long(a, (cl_long)v[i]);
 }
 
+void ocl_arg_tensor(ocl_args *a, const ocl_exec *x, int slot) {
+  int64_t s[4];
+  sla2_graph_slot_view(x->g, slot, s);
+  ocl_arg_mem(a, x->buf[slot]);
+  ocl_arg_int(a, sla2_graph_slot_view(x->g, slot, NULL));
+  ocl_arg_longs4(a, s);
+}
+
 size_t ocl_round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
 sla2_status ocl_launch(ocl_device *dev, ocl_args *a, const char *what, cl_uint dims, const size_t *global,

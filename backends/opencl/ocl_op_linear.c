@@ -14,6 +14,7 @@
 /* The GEMM tiling of sla2_linear.cl (see there) for this device and head dim. */
 typedef struct lin_cfg {
   int tr, tc, v, kv_ch, lq_ch, serial;
+  int kt_run; /* kv_total: elements per work-item */
 } lin_cfg;
 
 static lin_cfg linear_config(const ocl_device *dev, int D) {
@@ -25,6 +26,7 @@ static lin_cfg linear_config(const ocl_device *dev, int D) {
     c.kv_ch = 16;
     c.lq_ch = 16;
     c.serial = 1;
+    c.kt_run = 8 * D;
   } else {
     c.serial = 0;
     c.tc = D % 16 == 0 ? 16 : 8;
@@ -32,6 +34,7 @@ static lin_cfg linear_config(const ocl_device *dev, int D) {
     c.v = (D / c.tc) % 4 == 0 ? 4 : 1;
     c.kv_ch = 16;
     c.lq_ch = D % 16 == 0 ? 16 : 8;
+    c.kt_run = ocl_chunk_width(dev, D);
   }
   return c;
 }
@@ -41,15 +44,40 @@ static sla2_status linear_kernel(const ocl_exec *x, const char *name, cl_kernel 
   char opts[256], base[128];
   ocl_basic_options(x->dev, x->g, base, sizeof base);
   snprintf(opts, sizeof opts,
-           "%s -D LN_TR=%d -D LN_TC=%d -D LN_V=%d -D KV_CH=%d -D LQ_CH=%d -D LN_BQ=%d -D LN_SERIAL=%d", base, c.tr,
-           c.tc, c.v, c.kv_ch, c.lq_ch, (int)x->g->bq, c.serial);
+           "%s -D LN_TR=%d -D LN_TC=%d -D LN_V=%d -D KV_CH=%d -D LQ_CH=%d -D LN_BQ=%d -D LN_BK=%d -D LN_SERIAL=%d "
+           "-D KT_RUN=%d",
+           base, c.tr, c.tc, c.v, c.kv_ch, c.lq_ch, (int)x->g->bq, (int)x->g->bk, c.serial, c.kt_run);
   if (out_cfg) *out_cfg = c;
   return ocl_kernel(x->dev, sla2_ocl_src_linear, opts, name, k);
 }
 
-sla2_status ocl_op_kv_state(const ocl_exec *x, const sla2_node *node) {
+sla2_status ocl_linear_kernel(const ocl_exec *x, const char *name, cl_kernel *k) {
+  return linear_kernel(x, name, k, NULL);
+}
+
+sla2_status ocl_kv_total(const ocl_exec *x, cl_mem hblk, cl_mem zblk, cl_mem htot, cl_mem ztot) {
   const sla2_graph *g = x->g;
   const size_t BH = (size_t)(g->B * g->H), D = (size_t)g->D;
+  cl_kernel k;
+  lin_cfg c;
+  sla2_status st = linear_kernel(x, "kv_total", &k, &c);
+  if (st != SLA2_OK) return st;
+  ocl_args a;
+  ocl_args_begin(&a, k);
+  ocl_arg_mem(&a, hblk);
+  ocl_arg_mem(&a, zblk);
+  ocl_arg_int(&a, (cl_int)g->Tn);
+  ocl_arg_int(&a, (cl_int)BH);
+  ocl_arg_mem(&a, htot);
+  ocl_arg_mem(&a, ztot);
+  /* CPU devices: groups of one (a few dozen long work-items, each on its own core) */
+  size_t gs = BH * ((D * D + D + (size_t)c.kt_run - 1) / (size_t)c.kt_run), ls = c.serial ? 1 : 256;
+  return ocl_launch(x->dev, &a, "kv_total", 1, &gs, &ls);
+}
+
+sla2_status ocl_op_kv_state(const ocl_exec *x, const sla2_node *node) {
+  const sla2_graph *g = x->g;
+  const size_t BH = (size_t)(g->B * g->H);
   int64_t vs[4];
   sla2_graph_slot_view(g, node->in[1], vs);
   cl_kernel k;
@@ -71,16 +99,7 @@ sla2_status ocl_op_kv_state(const ocl_exec *x, const sla2_node *node) {
   size_t gs[2] = {BH * (size_t)g->Tn * (size_t)c.tc, (size_t)c.tr}, ls[2] = {(size_t)c.tc, (size_t)c.tr};
   if ((st = ocl_launch(x->dev, &a, "kv_block", 2, gs, ls)) != SLA2_OK) return st;
 
-  if ((st = linear_kernel(x, "kv_total", &k, NULL)) != SLA2_OK) return st;
-  ocl_args_begin(&a, k);
-  ocl_arg_mem(&a, x->buf[node->out[0]]);
-  ocl_arg_mem(&a, x->buf[node->out[1]]);
-  ocl_arg_int(&a, (cl_int)g->Tn);
-  ocl_arg_int(&a, (cl_int)BH);
-  ocl_arg_mem(&a, x->buf[node->out[2]]);
-  ocl_arg_mem(&a, x->buf[node->out[3]]);
-  size_t gs1 = BH * (D * D + D) / (size_t)ocl_chunk_width(x->dev, g->D), ls1 = 256;
-  return ocl_launch(x->dev, &a, "kv_total", 1, &gs1, &ls1);
+  return ocl_kv_total(x, x->buf[node->out[0]], x->buf[node->out[1]], x->buf[node->out[2]], x->buf[node->out[3]]);
 }
 
 sla2_status ocl_op_linear_attn(const ocl_exec *x, const sla2_node *node) {

@@ -11,19 +11,10 @@
  * reduction still spread over every core. */
 static size_t elem_wg(const ocl_exec *x) { return x->dev->cpu_kernels ? 8 : ELEM_WG; }
 
-static sla2_status rows_kernel(const ocl_exec *x, const char *name, cl_kernel *k) {
+sla2_status ocl_rows_kernel(const ocl_exec *x, const char *name, cl_kernel *k) {
   char opts[128];
   ocl_basic_options(x->dev, x->g, opts, sizeof opts);
   return ocl_kernel(x->dev, sla2_ocl_src_rows, opts, name, k);
-}
-
-/* The (bytes, dtype, 4 strides) argument group of a [B,H,N,D] slot. */
-static void arg_tensor(ocl_args *a, const ocl_exec *x, int slot) {
-  int64_t s[4];
-  sla2_graph_slot_view(x->g, slot, s);
-  ocl_arg_mem(a, x->buf[slot]);
-  ocl_arg_int(a, sla2_graph_slot_view(x->g, slot, NULL));
-  ocl_arg_longs4(a, s);
 }
 
 /* Bytes of one sum_t in the kernels: a double, or a float-float pair. */
@@ -38,10 +29,10 @@ static sla2_status column_partials(const ocl_exec *x, int src, int mode, cl_mem 
   sla2_status st = ocl_scratch_get(x->dev, OCL_SCRATCH_A, rows * (size_t)g->D * SUM_BYTES, partial);
   if (st != SLA2_OK) return st;
   cl_kernel k;
-  if ((st = rows_kernel(x, "col_partial", &k)) != SLA2_OK) return st;
+  if ((st = ocl_rows_kernel(x, "col_partial", &k)) != SLA2_OK) return st;
   ocl_args a;
   ocl_args_begin(&a, k);
-  arg_tensor(&a, x, src);
+  ocl_arg_tensor(&a, x, src);
   ocl_arg_int(&a, (cl_int)g->H);
   ocl_arg_int(&a, (cl_int)g->N);
   ocl_arg_int(&a, COL_ROWS);
@@ -67,7 +58,7 @@ sla2_status ocl_op_smooth_k(const ocl_exec *x, const sla2_node *node) {
     cl_mem partial;
     int chunks;
     if ((st = column_partials(x, node->in[0], 0, &partial, &chunks)) != SLA2_OK) return st;
-    if ((st = rows_kernel(x, "col_mean_finish", &k)) != SLA2_OK) return st;
+    if ((st = ocl_rows_kernel(x, "col_mean_finish", &k)) != SLA2_OK) return st;
     ocl_args_begin(&a, k);
     ocl_arg_mem(&a, partial);
     ocl_arg_int(&a, chunks);
@@ -77,9 +68,9 @@ sla2_status ocl_op_smooth_k(const ocl_exec *x, const sla2_node *node) {
     size_t gs = BH * (size_t)g->D, ls = elem_wg(x);
     if ((st = ocl_launch(x->dev, &a, "col_mean_finish", 1, &gs, &ls)) != SLA2_OK) return st;
   }
-  if ((st = rows_kernel(x, "smooth_apply", &k)) != SLA2_OK) return st;
+  if ((st = ocl_rows_kernel(x, "smooth_apply", &k)) != SLA2_OK) return st;
   ocl_args_begin(&a, k);
-  arg_tensor(&a, x, node->in[0]);
+  ocl_arg_tensor(&a, x, node->in[0]);
   ocl_arg_int(&a, (cl_int)g->H);
   ocl_arg_int(&a, (cl_int)g->N);
   ocl_arg_long(&a, (cl_long)total);
@@ -95,11 +86,11 @@ sla2_status ocl_op_pool(const ocl_exec *x, const sla2_node *node) {
   const int T = (int)((g->N + node->block - 1) / node->block);
   const size_t total = (size_t)(g->B * g->H) * (size_t)T * (size_t)(g->D / ocl_chunk_width(x->dev, g->D));
   cl_kernel k;
-  sla2_status st = rows_kernel(x, "pool", &k);
+  sla2_status st = ocl_rows_kernel(x, "pool", &k);
   if (st != SLA2_OK) return st;
   ocl_args a;
   ocl_args_begin(&a, k);
-  arg_tensor(&a, x, node->in[0]);
+  ocl_arg_tensor(&a, x, node->in[0]);
   ocl_arg_int(&a, (cl_int)g->H);
   ocl_arg_int(&a, (cl_int)g->N);
   ocl_arg_int(&a, node->block);
@@ -114,11 +105,11 @@ sla2_status ocl_op_feature_map(const ocl_exec *x, const sla2_node *node) {
   const sla2_graph *g = x->g;
   const size_t rows = (size_t)(g->B * g->H * g->N);
   cl_kernel k;
-  sla2_status st = rows_kernel(x, "feature_map", &k);
+  sla2_status st = ocl_rows_kernel(x, "feature_map", &k);
   if (st != SLA2_OK) return st;
   ocl_args a;
   ocl_args_begin(&a, k);
-  arg_tensor(&a, x, node->in[0]);
+  ocl_arg_tensor(&a, x, node->in[0]);
   ocl_arg_int(&a, (cl_int)g->H);
   ocl_arg_int(&a, (cl_int)g->N);
   ocl_arg_int(&a, (cl_int)rows);
@@ -134,7 +125,7 @@ sla2_status ocl_op_combine(const ocl_exec *x, const sla2_node *node) {
   const sla2_graph *g = x->g;
   const size_t total = (size_t)(g->B * g->H * g->N) * (size_t)(g->D / ocl_elems_per_item(x->dev, g->D));
   cl_kernel k;
-  sla2_status st = rows_kernel(x, "combine", &k);
+  sla2_status st = ocl_rows_kernel(x, "combine", &k);
   if (st != SLA2_OK) return st;
   ocl_args a;
   ocl_args_begin(&a, k);
@@ -147,7 +138,7 @@ sla2_status ocl_op_combine(const ocl_exec *x, const sla2_node *node) {
   ocl_arg_int(&a, (cl_int)g->H);
   ocl_arg_int(&a, (cl_int)g->N);
   ocl_arg_long(&a, (cl_long)total);
-  arg_tensor(&a, x, node->out[0]);
+  ocl_arg_tensor(&a, x, node->out[0]);
   size_t gs = total, ls = elem_wg(x);
   return ocl_launch(x->dev, &a, "combine", 1, &gs, &ls);
 }
@@ -156,11 +147,11 @@ sla2_status ocl_op_quantize_int8(const ocl_exec *x, const sla2_node *node) {
   const sla2_graph *g = x->g;
   const int T = (int)((g->N + node->block - 1) / node->block);
   cl_kernel k;
-  sla2_status st = rows_kernel(x, "quantize_int8", &k);
+  sla2_status st = ocl_rows_kernel(x, "quantize_int8", &k);
   if (st != SLA2_OK) return st;
   ocl_args a;
   ocl_args_begin(&a, k);
-  arg_tensor(&a, x, node->in[0]);
+  ocl_arg_tensor(&a, x, node->in[0]);
   ocl_arg_int(&a, (cl_int)g->H);
   ocl_arg_int(&a, (cl_int)g->N);
   ocl_arg_int(&a, node->block);
@@ -181,7 +172,7 @@ sla2_status ocl_op_quantize_fp8(const ocl_exec *x, const sla2_node *node) {
   sla2_status st = column_partials(x, node->in[0], 1, &partial, &chunks);
   if (st != SLA2_OK) return st;
   cl_kernel k;
-  if ((st = rows_kernel(x, "col_fp8_sigma", &k)) != SLA2_OK) return st;
+  if ((st = ocl_rows_kernel(x, "col_fp8_sigma", &k)) != SLA2_OK) return st;
   ocl_args a;
   ocl_args_begin(&a, k);
   ocl_arg_mem(&a, partial);
@@ -190,9 +181,9 @@ sla2_status ocl_op_quantize_fp8(const ocl_exec *x, const sla2_node *node) {
   ocl_arg_mem(&a, x->buf[node->out[1]]);
   size_t gs = BH * (size_t)g->D, ls = elem_wg(x);
   if ((st = ocl_launch(x->dev, &a, "col_fp8_sigma", 1, &gs, &ls)) != SLA2_OK) return st;
-  if ((st = rows_kernel(x, "fp8_encode", &k)) != SLA2_OK) return st;
+  if ((st = ocl_rows_kernel(x, "fp8_encode", &k)) != SLA2_OK) return st;
   ocl_args_begin(&a, k);
-  arg_tensor(&a, x, node->in[0]);
+  ocl_arg_tensor(&a, x, node->in[0]);
   ocl_arg_int(&a, (cl_int)g->H);
   ocl_arg_int(&a, (cl_int)g->N);
   ocl_arg_long(&a, (cl_long)total);

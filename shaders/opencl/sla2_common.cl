@@ -151,6 +151,14 @@ inline void store_chunk(__global uchar *base, int dt, long i, long sd, const flo
 }
 #endif
 
+/* A caller's [B,H,N,D] tensor as kernel arguments: bytes, dtype, element strides. */
+#define TENSOR_ARGS(name) \
+  __global const uchar *name, int name##_dt, long name##_sb, long name##_sh, long name##_sn, long name##_sd
+#define TENSOR_OUT_ARGS(name) \
+  __global uchar *name, int name##_dt, long name##_sb, long name##_sh, long name##_sn, long name##_sd
+#define AT(name, b, h, n, d) \
+  ((long)(b) * name##_sb + (long)(h) * name##_sh + (long)(n) * name##_sn + (long)(d) * name##_sd)
+
 /* ---- correctly rounded f32 division ------------------------------------------------------ */
 
 #if defined(SLA2_SOFT_DIV) && !defined(SLA2_FP64)
@@ -241,6 +249,38 @@ inline float round_to_e4m3(float x) {
 }
 
 #ifdef SLA2_EW
+#define CHUNKS (SLA2_D / EW) /* channel chunks per row */
+
+/* One row's feature map in place on a private array (softmax over the D channels, elu(x)+1 or
+ * relu), EW channels at a time: the CPU-device FEATURE_MAP and the fused CPU passes share it,
+ * so both give the same bits. */
+inline void fmap_row(float *r, int fmap) {
+  if (fmap == SLA2_FMAP_SOFTMAX) {
+    float t[EW];
+    ewvec mv = (ewvec)(-INFINITY);
+    for (int d = 0; d < SLA2_D; d += EW) mv = fmax(mv, EW_CAT(vload, EW)(0, r + d));
+    EW_CAT(vstore, EW)(mv, 0, t);
+    float m = t[0];
+    for (int e = 1; e < EW; e++) m = fmax(m, t[e]);
+    ewvec sv = (ewvec)(0.0f);
+    for (int d = 0; d < SLA2_D; d += EW) {
+      ewvec ev = exp(EW_CAT(vload, EW)(0, r + d) - m);
+      sv += ev;
+      EW_CAT(vstore, EW)(ev, 0, r + d);
+    }
+    EW_CAT(vstore, EW)(sv, 0, t);
+    float s = 0.0f;
+    for (int e = 0; e < EW; e++) s += t[e];
+    for (int d = 0; d < SLA2_D; d += EW) EW_CAT(vstore, EW)(EW_CAT(vload, EW)(0, r + d) / s, 0, r + d);
+  } else {
+    for (int d = 0; d < SLA2_D; d += EW) {
+      ewvec v = EW_CAT(vload, EW)(0, r + d);
+      ewvec y = fmap == SLA2_FMAP_ELU ? select(exp(v), v + 1.0f, v > 0.0f) : fmax(v, 0.0f);
+      EW_CAT(vstore, EW)(y, 0, r + d);
+    }
+  }
+}
+
 /* int8_code over a chunk of EW values, stored as chars. */
 inline void int8_codes_chunk(const float *v, float sigma, __global char *out) {
 #if defined(SLA2_SOFT_DIV)
@@ -253,7 +293,7 @@ inline void int8_codes_chunk(const float *v, float sigma, __global char *out) {
 }
 
 /* f32_to_e4m3(v[e] / sigma[e]) over a chunk, in vector form (same rounding as the scalar). */
-inline void e4m3_codes_chunk(const float *v, __global const float *sigma, __global uchar *out) {
+inline void e4m3_codes_chunk(const float *v, const float *sigma, __global uchar *out) {
 #if defined(SLA2_SOFT_DIV)
   for (int e = 0; e < EW; e++) out[e] = f32_to_e4m3(div_rn(v[e], sigma[e]));
 #else

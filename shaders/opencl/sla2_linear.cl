@@ -9,7 +9,8 @@
  *   CPU devices (LN_SERIAL): one work-item per block walking row pairs with float16 (or float8)
  *   columns, operands read in place, no barriers.
  * Build parameters: LN_TR, LN_TC, LN_V, KV_CH (rows staged per step of KV_STATE), LQ_CH
- * (channels staged per step of LINEAR_ATTN), LN_BQ (rows of a query block), plus SLA2_D. */
+ * (channels staged per step of LINEAR_ATTN), LN_BQ / LN_BK (rows of a query / key block), KT_RUN
+ * (elements per work-item of kv_total), plus SLA2_D. */
 
 #define LN_CAT_(a, b) a##b
 #define LN_CAT(a, b) LN_CAT_(a, b)
@@ -28,22 +29,9 @@ typedef LN_CAT(float, LN_V) lvec;
 
 #if LN_SERIAL
 /* CPU devices: one work-item per (bh, j) walks the channel rows two at a time (its register
- * tile: 2 x D floats), reading phi(K) in place and V converted once into local memory. No
+ * tile: 2 x D floats) over the block's phi(K) rows A and V rows B, both in local memory. No
  * barriers: PoCL keeps the accumulators in registers only within a barrier-free region. */
-__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
-void kv_block(__global const float *phik, __global const uchar *v, int v_dt, long v_sb, long v_sh, long v_sn, long v_sd,
-              int H, int N, int bk, int Tn, __global float *hblk, __global float *zblk) {
-  __local lvec Bv[SLA2_BLOCK_MAX * SLA2_D / LN_V];
-  __local float *B = (__local float *)Bv;
-  const int grp = (int)get_group_id(0), j = grp % Tn, bh = grp / Tn, b = bh / H, h = bh % H;
-  const int r0 = j * bk, rn = min(N, r0 + bk) - r0;
-  const long vbase = (long)b * v_sb + (long)h * v_sh;
-  for (int rr = 0; rr < rn; rr++)
-    for (int d4 = 0; d4 < SLA2_D; d4 += 4)
-      vstore4(load_elem4(v, v_dt, vbase + (long)(r0 + rr) * v_sn + (long)d4 * v_sd, v_sd), 0, B + rr * SLA2_D + d4);
-  __global const float *A = phik + ((long)bh * N + r0) * SLA2_D;
-  __global float *hj = hblk + ((long)bh * Tn + j) * SLA2_D * SLA2_D;
-  __global float *zj = zblk + ((long)bh * Tn + j) * SLA2_D;
+inline void kv_serial(__local const float *A, __local const lvec *Bv, int rn, __global float *hj, __global float *zj) {
   for (int d0 = 0; d0 < SLA2_D; d0 += 2) {
     lvec acc[2][LN_CV];
     float z[2] = {0.0f, 0.0f};
@@ -68,6 +56,96 @@ void kv_block(__global const float *phik, __global const uchar *v, int v_dt, lon
     zj[d0] = z[0];
     zj[d0 + 1] = z[1];
   }
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void kv_block(__global const float *phik, __global const uchar *v, int v_dt, long v_sb, long v_sh, long v_sn, long v_sd,
+              int H, int N, int bk, int Tn, __global float *hblk, __global float *zblk) {
+  __local lvec Av[LN_BK * SLA2_D / LN_V], Bv[LN_BK * SLA2_D / LN_V];
+  __local float *A = (__local float *)Av, *B = (__local float *)Bv;
+  const int grp = (int)get_group_id(0), j = grp % Tn, bh = grp / Tn, b = bh / H, h = bh % H;
+  const int r0 = j * bk, rn = min(N, r0 + bk) - r0;
+  const long vbase = (long)b * v_sb + (long)h * v_sh;
+  __global const float *pk = phik + ((long)bh * N + r0) * SLA2_D;
+  for (int rr = 0; rr < rn; rr++)
+    for (int d4 = 0; d4 < SLA2_D; d4 += 4) {
+      vstore4(vload4(0, pk + rr * SLA2_D + d4), 0, A + rr * SLA2_D + d4);
+      vstore4(load_elem4(v, v_dt, vbase + (long)(r0 + rr) * v_sn + (long)d4 * v_sd, v_sd), 0, B + rr * SLA2_D + d4);
+    }
+  kv_serial(A, Bv, rn, hblk + ((long)bh * Tn + j) * SLA2_D * SLA2_D, zblk + ((long)bh * Tn + j) * SLA2_D);
+}
+
+/* The fused K-side pass (ocl_fused.c; see the fused passes in sla2_rows.cl): one work-item per
+ * key block forms K~ = K - mean (SMOOTH_K; written to ks only when ks != NULL), KBAR (POOL),
+ * phi(K~) (FEATURE_MAP) into local memory, the INT8 codes of K~ when kcodes != NULL
+ * (QUANTIZE_INT8), the FP8 codes of V when vcodes != NULL (QUANTIZE_FP8), and h_j, z_j
+ * (KV_STATE). The smooth_k means and sigma_v come from colstats' partials (NULL when off). Same operations, same order as those nodes. */
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void kpass(TENSOR_ARGS(k), TENSOR_ARGS(v), int H, int N, int bk, int Tn, int fmap, __global const sum_t *ksum,
+           __global const sum_t *vmax, int chunks, __global float *ks, __global float *kbar, __global char *kcodes,
+           __global float *kscale, __global float *vsigma, __global uchar *vcodes, __global float *hblk,
+           __global float *zblk) {
+  __local lvec Av[LN_BK * SLA2_D / LN_V], Bv[LN_BK * SLA2_D / LN_V], Kv[LN_BK * SLA2_D / LN_V];
+  __local float *A = (__local float *)Av, *B = (__local float *)Bv, *KS = (__local float *)Kv;
+  const int grp = (int)get_group_id(0), j = grp % Tn, bh = grp / Tn, b = bh / H, h = bh % H;
+  const int r0 = j * bk, rn = min(N, r0 + bk) - r0;
+  sum_t s[SLA2_D], mean[SLA2_D];
+  float r[SLA2_D], m[EW], sig[SLA2_D];
+  /* The column statistics from colstats' partials, merged in col_mean_finish's and
+   * col_fp8_sigma's order; the first block of each bh publishes sigma_v. */
+  for (int d = 0; d < SLA2_D; d++) {
+    sum_t t = sum_zero();
+    float mx = 0.0f;
+    for (int c = 0; c < chunks; c++) {
+      if (ksum) t = sum_merge(t, ksum[((long)bh * chunks + c) * SLA2_D + d]);
+      if (vmax) mx = fmax(mx, sum_to_float(vmax[((long)bh * chunks + c) * SLA2_D + d]));
+    }
+    mean[d] = sum_div(t, N);
+    sig[d] = fp8_sigma(mx);
+    if (vmax && j == 0) vsigma[bh * SLA2_D + d] = sig[d];
+  }
+  for (int d = 0; d < SLA2_D; d++) s[d] = sum_zero();
+  for (int e = 0; e < EW; e++) m[e] = 0.0f;
+  for (int rr = 0; rr < rn; rr++) {
+    const int n = r0 + rr;
+    for (int d = 0; d < SLA2_D; d += EW) {
+      load_chunk(k, k_dt, AT(k, b, h, n, d), k_sd, r + d);
+      if (ksum)
+        for (int e = 0; e < EW; e++) r[d + e] = sum_sub_from(r[d + e], mean[d + e]);
+    }
+    if (ks) {
+      __global float *o = ks + ((long)bh * N + n) * SLA2_D;
+      for (int d = 0; d < SLA2_D; d += EW) EW_CAT(vstore, EW)(EW_CAT(vload, EW)(0, r + d), 0, o + d);
+    }
+    for (int d = 0; d < SLA2_D; d++) s[d] = sum_add(s[d], r[d]);
+    if (kcodes) {
+      for (int d = 0; d < SLA2_D; d += EW) {
+        for (int e = 0; e < EW; e++) m[e] = fmax(m[e], fabs(r[d + e]));
+        EW_CAT(vstore, EW)(EW_CAT(vload, EW)(0, r + d), 0, KS + rr * SLA2_D + d);
+      }
+    }
+    fmap_row(r, fmap);
+    for (int d = 0; d < SLA2_D; d += EW) EW_CAT(vstore, EW)(EW_CAT(vload, EW)(0, r + d), 0, A + rr * SLA2_D + d);
+    for (int d = 0; d < SLA2_D; d += EW) {
+      load_chunk(v, v_dt, AT(v, b, h, n, d), v_sd, r + d);
+      EW_CAT(vstore, EW)(EW_CAT(vload, EW)(0, r + d), 0, B + rr * SLA2_D + d);
+      if (vcodes) e4m3_codes_chunk(r + d, sig + d, vcodes + ((long)bh * N + n) * SLA2_D + d);
+    }
+  }
+  for (int d = 0; d < SLA2_D; d++) kbar[((long)bh * Tn + j) * SLA2_D + d] = sum_to_float(sum_div(s[d], rn));
+  if (kcodes) {
+    float amax = 0.0f;
+    for (int e = 0; e < EW; e++) amax = fmax(amax, m[e]);
+    const float sigma = int8_sigma(amax);
+    kscale[(long)bh * Tn + j] = sigma;
+    for (int rr = 0; rr < rn; rr++)
+      for (int d = 0; d < SLA2_D; d += EW) {
+        float t[EW];
+        EW_CAT(vstore, EW)(EW_CAT(vload, EW)(0, KS + rr * SLA2_D + d), 0, t);
+        int8_codes_chunk(t, sigma, kcodes + ((long)bh * N + r0 + rr) * SLA2_D + d);
+      }
+  }
+  kv_serial(A, Bv, rn, hblk + ((long)bh * Tn + j) * SLA2_D * SLA2_D, zblk + ((long)bh * Tn + j) * SLA2_D);
 }
 #else
 /* One work-group per (bh, key block j). A = phiK rows (k = row), B = V rows. */
@@ -128,26 +206,34 @@ void kv_block(__global const float *phik, __global const uchar *v, int v_dt, lon
 
 #endif
 
-/* htot / ztot: per (bh, chunk of EW elements) the sum over the Tn block states. */
+/* htot / ztot: per (bh, run of KT_RUN elements of the D + 1 rows [h; z]) the sum over the Tn
+ * block states, block by block. A run is one chunk on GPUs (neighbouring work-items read
+ * neighbouring chunks) and 8 rows on CPU devices: 4 KiB per block state there, as one chunk per
+ * work-item walked 64 KiB strides and missed the TLB on every block. */
 __kernel void kv_total(__global const float *hblk, __global const float *zblk, int Tn, int BH, __global float *htot,
                        __global float *ztot) {
-  const int per = (SLA2_D * SLA2_D + SLA2_D) / EW; /* chunks per bh */
+  const int total = SLA2_D * SLA2_D + SLA2_D, per = (total + KT_RUN - 1) / KT_RUN; /* runs per bh */
   long gid = get_global_id(0);
   if (gid >= (long)BH * per) return;
-  const int bh = (int)(gid / per), x = (int)(gid % per) * EW;
-  const bool is_h = x < SLA2_D * SLA2_D;
-  const int stride = is_h ? SLA2_D * SLA2_D : SLA2_D, at = is_h ? x : x - SLA2_D * SLA2_D;
-  __global const float *p = (is_h ? hblk : zblk) + (long)bh * Tn * stride + at;
-  __global float *out = (is_h ? htot : ztot) + (long)bh * stride + at;
-  sum_t s[EW];
-  for (int e = 0; e < EW; e++) s[e] = sum_zero();
-  for (int j = 0; j < Tn; j++) {
-    ewvec v = EW_CAT(vload, EW)(0, p + (long)j * stride);
-    float t[EW];
-    EW_CAT(vstore, EW)(v, 0, t);
-    for (int e = 0; e < EW; e++) s[e] = sum_add(s[e], t[e]);
+  const int bh = (int)(gid / per), x0 = (int)(gid % per) * KT_RUN, xn = min(total - x0, KT_RUN);
+  sum_t s[KT_RUN];
+  for (int e = 0; e < xn; e++) s[e] = sum_zero();
+  for (int j = 0; j < Tn; j++)
+    for (int c = 0; c < xn; c += EW) {
+      const int x = x0 + c;
+      __global const float *p = x < SLA2_D * SLA2_D ? hblk + ((long)bh * Tn + j) * SLA2_D * SLA2_D + x
+                                                      : zblk + ((long)bh * Tn + j) * SLA2_D + (x - SLA2_D * SLA2_D);
+      float t[EW];
+      EW_CAT(vstore, EW)(EW_CAT(vload, EW)(0, p), 0, t);
+      for (int e = 0; e < EW; e++) s[c + e] = sum_add(s[c + e], t[e]);
+    }
+  for (int c = 0; c < xn; c++) {
+    const int x = x0 + c;
+    if (x < SLA2_D * SLA2_D)
+      htot[(long)bh * SLA2_D * SLA2_D + x] = sum_to_float(s[c]);
+    else
+      ztot[(long)bh * SLA2_D + (x - SLA2_D * SLA2_D)] = sum_to_float(s[c]);
   }
-  for (int e = 0; e < EW; e++) out[e] = sum_to_float(s[e]);
 }
 
 #if LN_SERIAL

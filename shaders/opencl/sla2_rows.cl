@@ -13,13 +13,6 @@
  * kernels (EW on GPUs, a whole row on CPU devices). */
 #define EPW SLA2_EPW
 
-#define TENSOR_ARGS(name) \
-  __global const uchar *name, int name##_dt, long name##_sb, long name##_sh, long name##_sn, long name##_sd
-#define TENSOR_OUT_ARGS(name) \
-  __global uchar *name, int name##_dt, long name##_sb, long name##_sh, long name##_sn, long name##_sd
-#define AT(name, b, h, n, d) \
-  ((long)(b) * name##_sb + (long)(h) * name##_sh + (long)(n) * name##_sn + (long)(d) * name##_sd)
-#define CHUNKS (SLA2_D / EW) /* channel chunks per row */
 
 /* ---- column reductions over N (SMOOTH_K means, QUANTIZE_FP8 maxima) ------------------------ */
 
@@ -123,37 +116,11 @@ __kernel void feature_map(TENSOR_ARGS(x), int H, int N, int rows_total, int fmap
   int row = (int)get_global_id(0);
   if (row >= rows_total) return;
   int n = row % N, bh = row / N, b = bh / H, h = bh % H;
-  long at = AT(x, b, h, n, 0);
+  float r[SLA2_D];
+  for (int d = 0; d < SLA2_D; d += EW) load_chunk(x, x_dt, AT(x, b, h, n, d), x_sd, r + d);
+  fmap_row(r, fmap);
   __global float *o = out + (long)row * SLA2_D;
-  float t[EW];
-  if (fmap == SLA2_FMAP_SOFTMAX) {
-    ewvec mv = (ewvec)(-INFINITY);
-    for (int d = 0; d < SLA2_D; d += EW) {
-      load_chunk(x, x_dt, at + d * x_sd, x_sd, t);
-      mv = fmax(mv, EW_CAT(vload, EW)(0, t));
-    }
-    EW_CAT(vstore, EW)(mv, 0, t);
-    float m = t[0];
-    for (int e = 1; e < EW; e++) m = fmax(m, t[e]);
-    ewvec sv = (ewvec)(0.0f);
-    for (int d = 0; d < SLA2_D; d += EW) {
-      load_chunk(x, x_dt, at + d * x_sd, x_sd, t);
-      ewvec ev = exp(EW_CAT(vload, EW)(0, t) - m);
-      sv += ev;
-      EW_CAT(vstore, EW)(ev, 0, o + d);
-    }
-    EW_CAT(vstore, EW)(sv, 0, t);
-    float s = 0.0f;
-    for (int e = 0; e < EW; e++) s += t[e];
-    for (int d = 0; d < SLA2_D; d += EW) EW_CAT(vstore, EW)(EW_CAT(vload, EW)(0, o + d) / s, 0, o + d);
-  } else {
-    for (int d = 0; d < SLA2_D; d += EW) {
-      load_chunk(x, x_dt, at + d * x_sd, x_sd, t);
-      ewvec v = EW_CAT(vload, EW)(0, t);
-      ewvec y = fmap == SLA2_FMAP_ELU ? select(exp(v), v + 1.0f, v > 0.0f) : fmax(v, 0.0f);
-      EW_CAT(vstore, EW)(y, 0, o + d);
-    }
-  }
+  for (int d = 0; d < SLA2_D; d += EW) EW_CAT(vstore, EW)(EW_CAT(vload, EW)(0, r + d), 0, o + d);
 }
 #else
 /* GPUs: FM_ROWS rows per work-group of 64, staged through local memory so that global loads and
@@ -272,6 +239,79 @@ __kernel void fp8_encode(TENSOR_ARGS(x), int H, int N, long total, __global cons
   for (int d0 = c0; d0 < c0 + EPW; d0 += EW) {
     float v[EW];
     load_chunk(x, x_dt, AT(x, b, h, n, d0), x_sd, v);
-    e4m3_codes_chunk(v, sigma + bh * SLA2_D + d0, codes + row * SLA2_D + d0);
+    float sg[EW];
+    for (int e = 0; e < EW; e++) sg[e] = sigma[bh * SLA2_D + d0 + e];
+    e4m3_codes_chunk(v, sg, codes + row * SLA2_D + d0);
   }
 }
+
+/* ---- fused passes for CPU devices (ocl_fused.c) ---------------------------------------------
+ * The whole forward graph's row and block nodes in three launches: PoCL pays about 0.1 ms per
+ * launch on a 16-core machine, and each node re-reads its [N, D] input. Each value is formed by
+ * the same operations in the same order as in the node kernels above, so the slots come out
+ * bit-identical (KPASS, the K-side pass, is in sla2_linear.cl next to KV_STATE). */
+#ifdef SLA2_CPU_DEVICE
+/* Column statistics of one run of `rows` rows [c rows, (c + 1) rows) over all channels, per
+ * (bh, c): the partial sums of K (when ksum != NULL) and partial maxima of |V| (when vmax !=
+ * NULL), the same values col_partial gives; kpass merges them as col_mean_finish and
+ * col_fp8_sigma do. Whole rows per work-item: reads stay sequential. */
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void colstats(TENSOR_ARGS(k), TENSOR_ARGS(v), int H, int N, int rows, int chunks, __global sum_t *ksum,
+              __global sum_t *vmax) {
+  const int t = (int)get_group_id(0), c = t % chunks, bh = t / chunks, b = bh / H, h = bh % H;
+  const int n0 = c * rows, n1 = min(N, n0 + rows);
+  float r[SLA2_D];
+  if (ksum) {
+    sum_t s[SLA2_D];
+    for (int d = 0; d < SLA2_D; d++) s[d] = sum_zero();
+    for (int n = n0; n < n1; n++) {
+      for (int d = 0; d < SLA2_D; d += EW) load_chunk(k, k_dt, AT(k, b, h, n, d), k_sd, r + d);
+      for (int d = 0; d < SLA2_D; d++) s[d] = sum_add(s[d], r[d]);
+    }
+    for (int d = 0; d < SLA2_D; d++) ksum[(long)t * SLA2_D + d] = s[d];
+  }
+  if (vmax) {
+    float m[SLA2_D];
+    for (int d = 0; d < SLA2_D; d++) m[d] = 0.0f;
+    for (int n = n0; n < n1; n++) {
+      for (int d = 0; d < SLA2_D; d += EW) load_chunk(v, v_dt, AT(v, b, h, n, d), v_sd, r + d);
+      for (int d = 0; d < SLA2_D; d++) m[d] = fmax(m[d], fabs(r[d]));
+    }
+    for (int d = 0; d < SLA2_D; d++) vmax[(long)t * SLA2_D + d] = sum_of(m[d]);
+  }
+}
+
+/* One work-item per query block: QBAR (POOL), PHIQ (FEATURE_MAP) and, when qcodes != NULL,
+ * QCODES / QSCALE (QUANTIZE_INT8), reading Q once (twice for the codes, from cache). */
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void qpass(TENSOR_ARGS(q), int H, int N, int bq, int Tm, int fmap, __global float *qbar, __global float *phiq,
+           __global char *qcodes, __global float *qscale) {
+  const int blk = (int)get_group_id(0), t = blk % Tm, bh = blk / Tm, b = bh / H, h = bh % H;
+  const int n0 = t * bq, n1 = min(N, n0 + bq);
+  sum_t s[SLA2_D];
+  float r[SLA2_D], m[EW];
+  for (int d = 0; d < SLA2_D; d++) s[d] = sum_zero();
+  for (int e = 0; e < EW; e++) m[e] = 0.0f;
+  for (int n = n0; n < n1; n++) {
+    for (int d = 0; d < SLA2_D; d += EW) load_chunk(q, q_dt, AT(q, b, h, n, d), q_sd, r + d);
+    for (int d = 0; d < SLA2_D; d++) s[d] = sum_add(s[d], r[d]);
+    for (int d = 0; d < SLA2_D; d += EW)
+      for (int e = 0; e < EW; e++) m[e] = fmax(m[e], fabs(r[d + e]));
+    fmap_row(r, fmap);
+    __global float *o = phiq + ((long)bh * N + n) * SLA2_D;
+    for (int d = 0; d < SLA2_D; d += EW) EW_CAT(vstore, EW)(EW_CAT(vload, EW)(0, r + d), 0, o + d);
+  }
+  for (int d = 0; d < SLA2_D; d++) qbar[(long)blk * SLA2_D + d] = sum_to_float(sum_div(s[d], n1 - n0));
+  if (!qcodes) return;
+  float amax = 0.0f;
+  for (int e = 0; e < EW; e++) amax = fmax(amax, m[e]);
+  const float sigma = int8_sigma(amax);
+  qscale[blk] = sigma;
+  for (int n = n0; n < n1; n++)
+    for (int d = 0; d < SLA2_D; d += EW) {
+      float v[EW];
+      load_chunk(q, q_dt, AT(q, b, h, n, d), q_sd, v);
+      int8_codes_chunk(v, sigma, qcodes + ((long)bh * N + n) * SLA2_D + d);
+    }
+}
+#endif
