@@ -853,6 +853,31 @@ START_TEST(test_bad_arguments) {
 }
 END_TEST
 
+/* When a backend may fuse: the whole forward graph with nothing but the caller's slots observed,
+ * for every quant mode; not with keep_intermediates, a part of the graph, a rewired node or the
+ * dense graph. */
+START_TEST(test_graph_is_whole_forward) {
+  const sla2_quant quants[] = {SLA2_QUANT_NONE, SLA2_QUANT_INT8, SLA2_QUANT_INT8_FP8};
+  for (int qi = 0; qi < 3; qi++) {
+    forward_problem p;
+    forward_setup(&p, 1, 2, 64, 16, 0.25, quants[qi], SLA2_ALPHA_PER_HEAD);
+    sla2_graph *g = &p.g;
+    ck_assert(!sla2_graph_is_whole_forward(g, 0, g->node_count)); /* forward_setup keeps intermediates */
+    g->keep_intermediates = false;
+    ck_assert(sla2_graph_is_whole_forward(g, 0, g->node_count));
+    ck_assert(!sla2_graph_is_whole_forward(g, 0, g->node_count - 1));
+    ck_assert(!sla2_graph_is_whole_forward(g, 1, g->node_count - 1));
+    g->nodes[g->node_count - 1].in[1] = SLA2_SLOT_OS; /* COMBINE reading something else */
+    ck_assert(!sla2_graph_is_whole_forward(g, 0, g->node_count));
+    forward_free(&p);
+  }
+  sla2_graph dense;
+  memset(&dense, 0, sizeof dense);
+  sla2_graph_build_dense(&dense, 1, 2, 64, 16, 0.25f, true);
+  ck_assert(!sla2_graph_is_whole_forward(&dense, 0, dense.node_count));
+}
+END_TEST
+
 Suite *suite_oracle(void) {
   Suite *s = suite_create("oracle");
   TCase *tc = tcase_create("formats");
@@ -893,6 +918,7 @@ Suite *suite_oracle(void) {
   tc = tcase_create("forward");
   tcase_add_test(tc, test_k_equals_tn_is_dense);
   tcase_add_test(tc, test_alpha_extremes);
+  tcase_add_test(tc, test_graph_is_whole_forward);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("arguments");
