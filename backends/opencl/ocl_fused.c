@@ -10,8 +10,8 @@
  *   3. kpass: merges the partials into the means and sigma_v (VSCALE), then KBAR, the K~ and V
  *      codes, HBLK and ZBLK (and KS in quant none, where the sparse node reads it), one pass
  *      over K and V with phi(K~) kept in local memory;
- * then kv_total, ROUTE, SPARSE_ATTN, LINEAR_ATTN and COMBINE as nodes. PHIK is never written;
- * every slot that is written holds the node path's bits. */
+ * then kv_total, ROUTE and SPARSE_ATTN as nodes, and LINEAR_ATTN with COMBINE in its epilogue.
+ * PHIK and OL are never written; every slot that is written holds the node path's bits. */
 #include "backends/opencl/ocl_internal.h"
 #include "core/error.h"
 
@@ -122,6 +122,5 @@ sla2_status ocl_fused_forward(const ocl_exec *x) {
     return st;
   if ((st = ocl_op_route(x, node_of(g, SLA2_OP_ROUTE))) != SLA2_OK) return st;
   if ((st = ocl_op_attention(x, node_of(g, SLA2_OP_SPARSE_ATTN))) != SLA2_OK) return st;
-  if ((st = ocl_op_linear_attn(x, node_of(g, SLA2_OP_LINEAR_ATTN))) != SLA2_OK) return st;
-  return ocl_op_combine(x, node_of(g, SLA2_OP_COMBINE));
+  return ocl_linear_combine(x, node_of(g, SLA2_OP_LINEAR_ATTN), node_of(g, SLA2_OP_COMBINE));
 }

@@ -150,6 +150,8 @@ sla2_status ocl_op_attention(const ocl_exec *x, const sla2_node *node); /* SPARS
 /* Kernels of sla2_rows.cl and sla2_linear.cl built with the options those launchers use. */
 sla2_status ocl_rows_kernel(const ocl_exec *x, const char *name, cl_kernel *k);
 sla2_status ocl_linear_kernel(const ocl_exec *x, const char *name, cl_kernel *k);
+/* LINEAR_ATTN with COMBINE in its epilogue where the kernels allow it (else the two nodes). */
+sla2_status ocl_linear_combine(const ocl_exec *x, const sla2_node *lin, const sla2_node *comb);
 /* HTOT, ZTOT from the block states (the second half of KV_STATE). */
 sla2_status ocl_kv_total(const ocl_exec *x, cl_mem hblk, cl_mem zblk, cl_mem htot, cl_mem ztot);
 

@@ -39,16 +39,21 @@ static lin_cfg linear_config(const ocl_device *dev, int D) {
   return c;
 }
 
-static sla2_status linear_kernel(const ocl_exec *x, const char *name, cl_kernel *k, lin_cfg *out_cfg) {
+/* `combine`: linear_attn with the COMBINE node in its epilogue (LN_COMBINE; CPU devices). */
+static sla2_status linear_kernel_as(const ocl_exec *x, const char *name, cl_kernel *k, lin_cfg *out_cfg, bool combine) {
   const lin_cfg c = linear_config(x->dev, (int)x->g->D);
-  char opts[256], base[128];
+  char opts[320], base[128];
   ocl_basic_options(x->dev, x->g, base, sizeof base);
   snprintf(opts, sizeof opts,
            "%s -D LN_TR=%d -D LN_TC=%d -D LN_V=%d -D KV_CH=%d -D LQ_CH=%d -D LN_BQ=%d -D LN_BK=%d -D LN_SERIAL=%d "
-           "-D KT_RUN=%d",
-           base, c.tr, c.tc, c.v, c.kv_ch, c.lq_ch, (int)x->g->bq, (int)x->g->bk, c.serial, c.kt_run);
+           "-D KT_RUN=%d -D LN_COMBINE=%d",
+           base, c.tr, c.tc, c.v, c.kv_ch, c.lq_ch, (int)x->g->bq, (int)x->g->bk, c.serial, c.kt_run, combine ? 1 : 0);
   if (out_cfg) *out_cfg = c;
   return ocl_kernel(x->dev, sla2_ocl_src_linear, opts, name, k);
+}
+
+static sla2_status linear_kernel(const ocl_exec *x, const char *name, cl_kernel *k, lin_cfg *out_cfg) {
+  return linear_kernel_as(x, name, k, out_cfg, false);
 }
 
 sla2_status ocl_linear_kernel(const ocl_exec *x, const char *name, cl_kernel *k) {
@@ -102,7 +107,8 @@ sla2_status ocl_op_kv_state(const ocl_exec *x, const sla2_node *node) {
   return ocl_kv_total(x, x->buf[node->out[0]], x->buf[node->out[1]], x->buf[node->out[2]], x->buf[node->out[3]]);
 }
 
-sla2_status ocl_op_linear_attn(const ocl_exec *x, const sla2_node *node) {
+/* LINEAR_ATTN, and with `comb` the COMBINE node too (O written directly; CPU devices, k < Tn). */
+static sla2_status linear_run(const ocl_exec *x, const sla2_node *node, const sla2_node *comb) {
   const sla2_graph *g = x->g;
   const size_t BH = (size_t)(g->B * g->H), D = (size_t)g->D, rows = BH * (size_t)g->Tm;
   sla2_status st;
@@ -120,7 +126,7 @@ sla2_status ocl_op_linear_attn(const ocl_exec *x, const sla2_node *node) {
   if ((st = ocl_scratch_get(x->dev, OCL_SCRATCH_A, batch * per, &scratch)) != SLA2_OK) return st;
   cl_kernel k;
   lin_cfg c;
-  if ((st = linear_kernel(x, "linear_attn", &k, &c)) != SLA2_OK) return st;
+  if ((st = linear_kernel_as(x, "linear_attn", &k, &c, comb != NULL)) != SLA2_OK) return st;
   for (size_t row0 = 0; row0 < rows; row0 += batch) {
     const size_t count = rows - row0 < batch ? rows - row0 : batch;
     ocl_args a;
@@ -134,9 +140,26 @@ sla2_status ocl_op_linear_attn(const ocl_exec *x, const sla2_node *node) {
     ocl_arg_int(&a, (cl_int)g->k);
     ocl_arg_int(&a, (cl_int)row0);
     ocl_arg_mem(&a, scratch);
-    ocl_arg_mem(&a, x->buf[node->out[0]]);
+    if (comb) {
+      ocl_arg_mem(&a, x->buf[comb->in[0]]); /* OS */
+      ocl_arg_mem(&a, x->buf[comb->in[2]]); /* alpha logits */
+      ocl_arg_int(&a, g->alpha_per_block ? 1 : 0);
+      ocl_arg_tensor(&a, x, comb->out[0]);
+    } else {
+      ocl_arg_mem(&a, x->buf[node->out[0]]);
+    }
     size_t gs[2] = {count * (size_t)c.tc, (size_t)c.tr}, ls[2] = {(size_t)c.tc, (size_t)c.tr};
     if ((st = ocl_launch(x->dev, &a, "linear_attn", 2, gs, ls)) != SLA2_OK) return st;
   }
   return SLA2_OK;
+}
+
+sla2_status ocl_op_linear_attn(const ocl_exec *x, const sla2_node *node) { return linear_run(x, node, NULL); }
+
+sla2_status ocl_linear_combine(const ocl_exec *x, const sla2_node *lin, const sla2_node *comb) {
+  if (!x->dev->cpu_kernels || x->g->k == x->g->Tn) { /* the GPU kernels and the empty complement: two nodes */
+    sla2_status st = linear_run(x, lin, NULL);
+    return st != SLA2_OK ? st : ocl_op_combine(x, comb);
+  }
+  return linear_run(x, lin, comb);
 }

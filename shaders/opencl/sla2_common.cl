@@ -62,6 +62,18 @@ inline float sum_sub_from(float x, sum_t s) {
 }
 #endif
 
+/* COMBINE's mix O = a OS + (1 - a) OL with a = sigmoid(logit), in double where the device has
+ * it (as the oracle); shared by the combine kernel and the fused linear epilogue. */
+#ifdef SLA2_FP64
+typedef double mix_t;
+inline mix_t mix_alpha(float logit) { return 1.0 / (1.0 + exp(-(double)logit)); }
+inline float mix(mix_t a, float os, float ol) { return (float)(a * (double)os + (1.0 - a) * (double)ol); }
+#else
+typedef float mix_t;
+inline mix_t mix_alpha(float logit) { return 1.0f / (1.0f + exp(-logit)); }
+inline float mix(mix_t a, float os, float ol) { return a * os + (1.0f - a) * ol; }
+#endif
+
 #define DT_F32 0
 #define DT_F16 1
 #define DT_BF16 2

@@ -28,33 +28,40 @@ typedef LN_CAT(float, LN_V) lvec;
 #define LN_LDB (SLA2_D + (LN_V > 4 ? 0 : 4)) /* B rows in local memory (padded on GPUs) */
 
 #if LN_SERIAL
-/* CPU devices: one work-item per (bh, j) walks the channel rows two at a time (its register
- * tile: 2 x D floats) over the block's phi(K) rows A and V rows B, both in local memory. No
- * barriers: PoCL keeps the accumulators in registers only within a barrier-free region. */
+/* CPU devices: one work-item per (bh, j) walks h_j in tiles of 4 channel rows x KV_G column
+ * vectors (16 accumulators: each V vector loaded serves 4 FMAs) over the block's phi(K) rows A
+ * and V rows B, both in local memory. No barriers: PoCL keeps the accumulators in registers only
+ * within a barrier-free region. */
+#define KV_G (LN_CV % 4 == 0 ? 4 : LN_CV % 2 == 0 ? 2 : 1)
 inline void kv_serial(__local const float *A, __local const lvec *Bv, int rn, __global float *hj, __global float *zj) {
-  for (int d0 = 0; d0 < SLA2_D; d0 += 2) {
-    lvec acc[2][LN_CV];
-    float z[2] = {0.0f, 0.0f};
-    #pragma unroll
-    for (int g = 0; g < LN_CV; g++) acc[0][g] = acc[1][g] = (lvec)(0.0f);
-    for (int rr = 0; rr < rn; rr++) {
-      const float a0 = A[rr * SLA2_D + d0], a1 = A[rr * SLA2_D + d0 + 1];
-      z[0] += a0;
-      z[1] += a1;
+  for (int d0 = 0; d0 < SLA2_D; d0 += 4) {
+    float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int rr = 0; rr < rn; rr++)
       #pragma unroll
-      for (int g = 0; g < LN_CV; g++) {
-        const lvec bv = Bv[(rr * SLA2_D) / LN_V + g];
-        acc[0][g] = fma((lvec)(a0), bv, acc[0][g]);
-        acc[1][g] = fma((lvec)(a1), bv, acc[1][g]);
-      }
-    }
+      for (int i = 0; i < 4; i++) z[i] += A[rr * SLA2_D + d0 + i];
     #pragma unroll
-    for (int g = 0; g < LN_CV; g++) {
-      LV_STORE(acc[0][g], hj + d0 * SLA2_D + g * LN_V);
-      LV_STORE(acc[1][g], hj + (d0 + 1) * SLA2_D + g * LN_V);
+    for (int i = 0; i < 4; i++) zj[d0 + i] = z[i];
+    for (int g0 = 0; g0 < LN_CV; g0 += KV_G) {
+      lvec acc[4][KV_G];
+      #pragma unroll
+      for (int g = 0; g < KV_G; g++) acc[0][g] = acc[1][g] = acc[2][g] = acc[3][g] = (lvec)(0.0f);
+      for (int rr = 0; rr < rn; rr++) {
+        const float a0 = A[rr * SLA2_D + d0], a1 = A[rr * SLA2_D + d0 + 1];
+        const float a2 = A[rr * SLA2_D + d0 + 2], a3 = A[rr * SLA2_D + d0 + 3];
+        #pragma unroll
+        for (int g = 0; g < KV_G; g++) {
+          const lvec bv = Bv[(rr * SLA2_D) / LN_V + g0 + g];
+          acc[0][g] = fma((lvec)(a0), bv, acc[0][g]);
+          acc[1][g] = fma((lvec)(a1), bv, acc[1][g]);
+          acc[2][g] = fma((lvec)(a2), bv, acc[2][g]);
+          acc[3][g] = fma((lvec)(a3), bv, acc[3][g]);
+        }
+      }
+      #pragma unroll
+      for (int g = 0; g < KV_G; g++)
+        #pragma unroll
+        for (int i = 0; i < 4; i++) LV_STORE(acc[i][g], hj + (d0 + i) * SLA2_D + (g0 + g) * LN_V);
     }
-    zj[d0] = z[0];
-    zj[d0 + 1] = z[1];
   }
 }
 
@@ -237,13 +244,38 @@ __kernel void kv_total(__global const float *hblk, __global const float *zblk, i
 }
 
 #if LN_SERIAL
+#if LN_COMBINE
+#if LN_V != EW
+#error "the fused combine stores LN_V = EW channels at a time"
+#endif
+/* COMBINE in the epilogue (the fused CPU forward): one chunk of row n of O from OL's chunk ol. */
+inline void combine_chunk(lvec ol, mix_t a, __global const float *os, int H, int N, int bh, int n, int d0,
+                          TENSOR_OUT_ARGS(o)) {
+  float l[EW], v[EW];
+  LV_STORE(ol, l);
+  __global const float *ps = os + ((long)bh * N + n) * SLA2_D + d0;
+  for (int e = 0; e < EW; e++) v[e] = mix(a, ps[e], l[e]);
+  store_chunk(o, o_dt, AT(o, bh / H, bh % H, n, d0), o_sd, v);
+}
+#endif
+
 /* CPU devices: one work-item per (bh, i) forms H_i, Z_i, then walks the block's rows two at a
- * time reading phi(q) and H_i in place. No barriers (see kv_block). */
+ * time reading phi(q) and H_i in place. No barriers (see kv_block). With LN_COMBINE it writes
+ * O = a OS + (1 - a) O_l (the COMBINE node) instead of O_l. */
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void linear_attn(__global const float *phiq, __global const float *hblk, __global const float *zblk,
                  __global const float *htot, __global const float *ztot, __global const int *lut, int H, int N, int bq,
-                 int Tm, int Tn, int k, int row0, __global float *scratch, __global float *out) {
+                 int Tm, int Tn, int k, int row0, __global float *scratch,
+#if LN_COMBINE
+                 __global const float *os, __global const float *logits, int per_block, TENSOR_OUT_ARGS(o)
+#else
+                 __global float *out
+#endif
+) {
   const int slot = (int)get_group_id(0), row = row0 + slot, i = row % Tm, bh = row / Tm;
+#if LN_COMBINE
+  const mix_t a = mix_alpha(per_block ? logits[(bh % H) * Tm + i] : logits[bh % H]);
+#endif
   const int per = SLA2_D * SLA2_D + SLA2_D;
   __global float *Hi = scratch + (long)slot * per;
   __global const int *lrow = lut + (long)row * k;
@@ -276,12 +308,22 @@ void linear_attn(__global const float *phiq, __global const float *hblk, __globa
         acc[1][g] = fma((lvec)(a1), bv, acc[1][g]);
       }
     }
+#if LN_COMBINE
+    #pragma unroll
+    for (int g = 0; g < LN_CV; g++) {
+      combine_chunk(den[0] <= SLA2_LINEAR_DEN_EPS ? (lvec)(0.0f) : acc[0][g] / den[0], a, os, H, N, bh, r0 + ra, g * LN_V,
+                    o, o_dt, o_sb, o_sh, o_sn, o_sd);
+      combine_chunk(den[1] <= SLA2_LINEAR_DEN_EPS ? (lvec)(0.0f) : acc[1][g] / den[1], a, os, H, N, bh, r0 + rb, g * LN_V,
+                    o, o_dt, o_sb, o_sh, o_sn, o_sd);
+    }
+#else
     __global float *oa = out + ((long)bh * N + r0 + ra) * SLA2_D, *ob = out + ((long)bh * N + r0 + rb) * SLA2_D;
     #pragma unroll
     for (int g = 0; g < LN_CV; g++) {
       LV_STORE(den[0] <= SLA2_LINEAR_DEN_EPS ? (lvec)(0.0f) : acc[0][g] / den[0], oa + g * LN_V);
       LV_STORE(den[1] <= SLA2_LINEAR_DEN_EPS ? (lvec)(0.0f) : acc[1][g] / den[1], ob + g * LN_V);
     }
+#endif
   }
 }
 #else

@@ -175,20 +175,11 @@ __kernel void combine(__global const float *os, __global const float *ol, __glob
   const long row = gid / (SLA2_D / EPW);
   const int c0 = (int)(gid % (SLA2_D / EPW)) * EPW;
   int n = (int)(row % N), bh = (int)(row / N), b = bh / H, h = bh % H;
-  float logit = per_block ? logits[h * Tm + n / bq] : logits[h];
-#ifdef SLA2_FP64
-  double a = 1.0 / (1.0 + exp(-(double)logit));
-#else
-  float a = 1.0f / (1.0f + exp(-logit));
-#endif
+  const mix_t a = mix_alpha(per_block ? logits[h * Tm + n / bq] : logits[h]);
   for (int d0 = c0; d0 < c0 + EPW; d0 += EW) {
     float v[EW];
     __global const float *ps = os + row * SLA2_D + d0, *pl = ol + row * SLA2_D + d0;
-#ifdef SLA2_FP64
-    for (int e = 0; e < EW; e++) v[e] = (float)(a * (double)ps[e] + (1.0 - a) * (double)pl[e]);
-#else
-    for (int e = 0; e < EW; e++) v[e] = a * ps[e] + (1.0f - a) * pl[e];
-#endif
+    for (int e = 0; e < EW; e++) v[e] = mix(a, ps[e], pl[e]);
     store_chunk(o, o_dt, AT(o, b, h, n, d0), o_sd, v);
   }
 }
