@@ -219,6 +219,27 @@ inline attn_setup attn_begin(ATTN_ARGS) {
   _Pragma("unroll") for (int c = 0; c < AT_KV; c++) psum += ((float *)&ps)[c];       \
   Ml[AT_BQ + r] = Ml[AT_BQ + r] * corr[i] + psum
 
+/* The serial walks' end: each row's O = Acc / l (times sigma_v / 448 in int8_fp8) and LSE. */
+#if QUANT_FP8
+#define O_SCALED(y, j, c) ((y) * (vscale[(long)bh * SLA2_D + (j) * AT_DV + (c)] / SLA2_FP8_P_SCALE))
+#else
+#define O_SCALED(y, j, c) (y)
+#endif
+#define SERIAL_WRITE_ROWS()                                                                                  \
+  for (int r = 0; r < rows_here; r++) {                                                                      \
+    const float lt = Ml[AT_BQ + r], inv = 1.0f / lt;                                                         \
+    const int n = row0 + r;                                                                                  \
+    _Pragma("unroll") for (int j = 0; j < DNS; j++) {                                                        \
+      dvec y = Acc[r * DNS + j] * inv;                                                                       \
+      float ys[AT_DV];                                                                                       \
+      DV_STORE(y, ys);                                                                                       \
+      _Pragma("unroll") for (int c = 0; c < AT_DV; c++)                                                      \
+        store_elem(o, AT_O_DT, (long)b * o_sb + (long)h * o_sh + (long)n * o_sn + (long)(j * AT_DV + c) * o_sd, \
+                   O_SCALED(ys[c], j, c));                                                                   \
+    }                                                                                                        \
+    if (lse) lse[(long)bh * N + n] = (Ml[r] + log2(lt)) * LN2_F;                                             \
+  }
+
 #if AT_SERIAL && AT_DIRECT
 /* ---- CPU devices, quantized modes over many keys: no staging ------------------------------
  * Two small kernels first lay out the operands for the walk (O(N D), against the walk's
@@ -399,24 +420,7 @@ void attention(ATTN_ARGS, __global const float *kt, __global const float *vf, __
     }
   }
 
-  for (int r = 0; r < rows_here; r++) {
-    const float lt = Ml[AT_BQ + r], inv = 1.0f / lt;
-    const int n = row0 + r;
-    #pragma unroll
-    for (int j = 0; j < DNS; j++) {
-      dvec y = Acc[r * DNS + j] * inv;
-      float ys[AT_DV];
-      DV_STORE(y, ys);
-#if QUANT_FP8
-      #pragma unroll
-      for (int c = 0; c < AT_DV; c++) ys[c] *= vscale[(long)bh * SLA2_D + j * AT_DV + c] / SLA2_FP8_P_SCALE;
-#endif
-      #pragma unroll
-      for (int c = 0; c < AT_DV; c++)
-        store_elem(o, AT_O_DT, (long)b * o_sb + (long)h * o_sh + (long)n * o_sn + (long)(j * AT_DV + c) * o_sd, ys[c]);
-    }
-    if (lse) lse[(long)bh * N + n] = (Ml[r] + log2(lt)) * LN2_F;
-  }
+  SERIAL_WRITE_ROWS();
 }
 
 #elif AT_SERIAL
@@ -546,24 +550,7 @@ void attention(ATTN_ARGS) {
     }
   }
 
-  for (int r = 0; r < rows_here; r++) {
-    const float lt = Ml[AT_BQ + r], inv = 1.0f / lt;
-    const int n = row0 + r;
-    #pragma unroll
-    for (int j = 0; j < DNS; j++) {
-      dvec y = Acc[r * DNS + j] * inv;
-      float ys[AT_DV];
-      DV_STORE(y, ys);
-#if QUANT_FP8
-      #pragma unroll
-      for (int c = 0; c < AT_DV; c++) ys[c] *= vscale[(long)bh * SLA2_D + j * AT_DV + c] / SLA2_FP8_P_SCALE;
-#endif
-      #pragma unroll
-      for (int c = 0; c < AT_DV; c++)
-        store_elem(o, AT_O_DT, (long)b * o_sb + (long)h * o_sh + (long)n * o_sn + (long)(j * AT_DV + c) * o_sd, ys[c]);
-    }
-    if (lse) lse[(long)bh * N + n] = (Ml[r] + log2(lt)) * LN2_F;
-  }
+  SERIAL_WRITE_ROWS();
 }
 
 #else /* work-group kernel */
