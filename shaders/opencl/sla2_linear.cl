@@ -249,12 +249,12 @@ __kernel void kv_total(__global const float *hblk, __global const float *zblk, i
 #error "the fused combine stores LN_V = EW channels at a time"
 #endif
 /* COMBINE in the epilogue (the fused CPU forward): one chunk of row n of O from OL's chunk ol. */
-inline void combine_chunk(lvec ol, mix_t a, __global const float *os, int H, int N, int bh, int n, int d0,
+inline void combine_chunk(lvec ol, combine_t a, __global const float *os, int H, int N, int bh, int n, int d0,
                           TENSOR_OUT_ARGS(o)) {
   float l[EW], v[EW];
   LV_STORE(ol, l);
   __global const float *ps = os + ((long)bh * N + n) * SLA2_D + d0;
-  for (int e = 0; e < EW; e++) v[e] = mix(a, ps[e], l[e]);
+  for (int e = 0; e < EW; e++) v[e] = combine_mix(a, ps[e], l[e]);
   store_chunk(o, o_dt, AT(o, bh / H, bh % H, n, d0), o_sd, v);
 }
 #endif
@@ -274,7 +274,7 @@ void linear_attn(__global const float *phiq, __global const float *hblk, __globa
 ) {
   const int slot = (int)get_group_id(0), row = row0 + slot, i = row % Tm, bh = row / Tm;
 #if LN_COMBINE
-  const mix_t a = mix_alpha(per_block ? logits[(bh % H) * Tm + i] : logits[bh % H]);
+  const combine_t a = combine_alpha(per_block ? logits[(bh % H) * Tm + i] : logits[bh % H]);
 #endif
   const int per = SLA2_D * SLA2_D + SLA2_D;
   __global float *Hi = scratch + (long)slot * per;

@@ -175,11 +175,11 @@ __kernel void combine(__global const float *os, __global const float *ol, __glob
   const long row = gid / (SLA2_D / EPW);
   const int c0 = (int)(gid % (SLA2_D / EPW)) * EPW;
   int n = (int)(row % N), bh = (int)(row / N), b = bh / H, h = bh % H;
-  const mix_t a = mix_alpha(per_block ? logits[h * Tm + n / bq] : logits[h]);
+  const combine_t a = combine_alpha(per_block ? logits[h * Tm + n / bq] : logits[h]);
   for (int d0 = c0; d0 < c0 + EPW; d0 += EW) {
     float v[EW];
     __global const float *ps = os + row * SLA2_D + d0, *pl = ol + row * SLA2_D + d0;
-    for (int e = 0; e < EW; e++) v[e] = mix(a, ps[e], pl[e]);
+    for (int e = 0; e < EW; e++) v[e] = combine_mix(a, ps[e], pl[e]);
     store_chunk(o, o_dt, AT(o, b, h, n, d0), o_sd, v);
   }
 }
