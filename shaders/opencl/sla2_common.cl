@@ -109,23 +109,8 @@ inline void store_elem(__global uchar *base, int dt, long i, float v) {
 }
 
 /* Four consecutive channels (element stride sd) starting at element i. */
-/* Four f16 bit patterns as f32, exactly and without relying on f32 denormals: normals and
- * inf / NaN move their bits, subnormals are m * 2^-24 (a normal f32). */
-inline float4 f16_bits_to_f32_4(ushort4 h16) {
-  const uint4 h = convert_uint4(h16), em = h & 0x7FFFu;
-  const uint4 normal = (em << 13) + (uint4)(112u << 23), special = (em << 13) | 0x7F800000u;
-  float4 v = as_float4(select(normal, special, em >= 0x7C00u));
-  v = select(v, convert_float4(em) * 0x1p-24f, em < 0x400u);
-  return as_float4(as_uint4(v) | ((h & 0x8000u) << 16));
-}
-
 inline float4 load_elem4(__global const uchar *base, int dt, long i, long sd) {
   if (sd == 1) {
-#ifndef SLA2_CPU_DEVICE
-    /* GPUs: one 8-byte load where the four halves are aligned (vload_half4 may load them one
-     * by one) */
-    if (dt == DT_F16 && (i & 3) == 0) return f16_bits_to_f32_4(*(__global const ushort4 *)(base + 2 * i));
-#endif
     if (dt == DT_F16) return vload_half4(0, (__global const half *)(base + 2 * i));
     if (dt == DT_BF16) {
       uint4 u = convert_uint4(vload4(0, (__global const ushort *)(base + 2 * i)));
