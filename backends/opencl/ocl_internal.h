@@ -150,6 +150,8 @@ sla2_status ocl_op_attention(const ocl_exec *x, const sla2_node *node); /* SPARS
 /* Kernels of sla2_rows.cl and sla2_linear.cl built with the options those launchers use. */
 sla2_status ocl_rows_kernel(const ocl_exec *x, const char *name, cl_kernel *k);
 sla2_status ocl_linear_kernel(const ocl_exec *x, const char *name, cl_kernel *k);
+/* A [B,H,N,D] slot copied to contiguous f32 rows (into a buffer of B*H*N*D floats). */
+sla2_status ocl_widen_f32(const ocl_exec *x, int slot, cl_mem out);
 /* LINEAR_ATTN with COMBINE in its epilogue where the kernels allow it (else the two nodes). */
 sla2_status ocl_linear_combine(const ocl_exec *x, const sla2_node *lin, const sla2_node *comb);
 /* HTOT, ZTOT from the block states (the second half of KV_STATE). */

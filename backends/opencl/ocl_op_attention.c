@@ -265,6 +265,43 @@ static sla2_status lay_out_operands(const ocl_exec *x, const sla2_node *node, co
   return ocl_launch(dev, &a, "attn_vf", 1, &gs, &ls);
 }
 
+/* An operand of the attention kernel: a slot, or its f32 copy. */
+typedef struct operand {
+  int slot;
+  bool codes; /* INT8 / FP8 codes, read as bytes */
+  cl_mem mem;
+  int dtype; /* of a tensor: f32 / f16 / bf16 (0 for codes, which the kernel ignores) */
+  int64_t strides[4];
+} operand;
+
+static operand operand_of(const ocl_exec *x, int slot, bool codes) {
+  operand o;
+  memset(&o, 0, sizeof o);
+  o.slot = slot, o.codes = codes, o.mem = x->buf[slot];
+  const int dtype = sla2_graph_slot_view(x->g, slot, o.strides);
+  o.dtype = codes ? 0 : dtype;
+  return o;
+}
+
+/* GPUs: a 16-bit operand copied to contiguous f32 in scratch `which` first. NVIDIA's OpenCL
+ * stages 16-bit tiles slower than f32 ones (H100, dense N = 32760: f16 28.6, bf16 28.4, f32 31.7
+ * TFLOP/s), and the copy costs one pass over N x D. Kept as it is when the copy would not fit
+ * one allocation. */
+static sla2_status widen(const ocl_exec *x, operand *o, int which) {
+  const sla2_graph *g = x->g;
+  const size_t bytes = (size_t)(g->B * g->H * g->N * g->D) * sizeof(float);
+  if (o->codes || o->dtype == SLA2_F32 || (cl_ulong)bytes > x->dev->max_alloc) return SLA2_OK;
+  cl_mem f32;
+  sla2_status st = ocl_scratch_get(x->dev, which, bytes, &f32);
+  if (st == SLA2_OK) st = ocl_widen_f32(x, o->slot, f32);
+  if (st != SLA2_OK) return st;
+  const int64_t contiguous[4] = {g->H * g->N * g->D, g->N * g->D, g->D, 1};
+  o->mem = f32;
+  o->dtype = SLA2_F32;
+  memcpy(o->strides, contiguous, sizeof contiguous);
+  return SLA2_OK;
+}
+
 sla2_status ocl_op_attention(const ocl_exec *x, const sla2_node *node) {
   const sla2_graph *g = x->g;
   ocl_device *dev = x->dev;
@@ -281,6 +318,11 @@ sla2_status ocl_op_attention(const ocl_exec *x, const sla2_node *node) {
   const int q_slot = quant == SLA2_QMODE_NONE ? node->in[0] : node->in[4];
   const int k_slot = quant == SLA2_QMODE_NONE ? node->in[1] : node->in[6];
   const int v_slot = quant == SLA2_QMODE_INT8_FP8 ? node->in[8] : node->in[2];
+  operand kop = operand_of(x, k_slot, quant != SLA2_QMODE_NONE);
+  operand vop = operand_of(x, v_slot, quant == SLA2_QMODE_INT8_FP8);
+  if (!c.serial) { /* GPUs: 16-bit K and V widened once (see widen) */
+    if ((st = widen(x, &kop, OCL_SCRATCH_B)) != SLA2_OK || (st = widen(x, &vop, OCL_SCRATCH_C)) != SLA2_OK) return st;
+  }
   char opts[768];
   snprintf(opts, sizeof opts,
            "-D SLA2_D=%d -D AT_BQ=%d -D AT_BK=%d -D AT_TR=%d -D AT_TC=%d -D AT_RV=%d -D AT_KV=%d -D AT_DV=%d "
@@ -291,8 +333,7 @@ sla2_status ocl_op_attention(const ocl_exec *x, const sla2_node *node) {
            D, c.bq, c.bk, c.tr, c.tc, c.rv, c.kv, c.dv, c.dc, c.vc, c.align, c.ldq, c.ldk, c.ldp, c.ldv, c.off_p,
            c.off_q, c.off_k, c.off_v, c.smem, quant, dense ? 1 : 0,
            quant == SLA2_QMODE_NONE ? sla2_graph_slot_view(g, q_slot, NULL) : 0,
-           quant == SLA2_QMODE_NONE ? sla2_graph_slot_view(g, k_slot, NULL) : 0,
-           quant == SLA2_QMODE_INT8_FP8 ? 0 : sla2_graph_slot_view(g, v_slot, NULL),
+           kop.dtype, vop.dtype,
            sla2_graph_slot_view(g, node->out[0], NULL), c.serial,
            c.rg, c.off_a, c.prefetch, c.unroll, c.direct, c.store);
   snprintf(dev->last_variant, sizeof dev->last_variant, "%s%s%sbq%d bk%d wg%dx%d dc%d vc%d rv%d kv%d dv%d%s smem%d",
@@ -305,20 +346,18 @@ sla2_status ocl_op_attention(const ocl_exec *x, const sla2_node *node) {
   cl_mem kt = NULL, vf = NULL;
   if (c.direct == 1 && (st = lay_out_operands(x, node, opts, quant, c.dv, &kt, &vf)) != SLA2_OK) return st;
 
-  int64_t qs[4], ks[4], vs[4], os[4];
+  int64_t qs[4], os[4];
   sla2_graph_slot_view(g, q_slot, qs);
-  sla2_graph_slot_view(g, k_slot, ks);
-  sla2_graph_slot_view(g, v_slot, vs);
   sla2_graph_slot_view(g, node->out[0], os);
   const int64_t bk = dense ? c.bk : g->bk;
   ocl_args a;
   ocl_args_begin(&a, k);
   ocl_arg_mem(&a, x->buf[q_slot]);
   ocl_arg_longs4(&a, qs);
-  ocl_arg_mem(&a, x->buf[k_slot]);
-  ocl_arg_longs4(&a, ks);
-  ocl_arg_mem(&a, x->buf[v_slot]);
-  ocl_arg_longs4(&a, vs);
+  ocl_arg_mem(&a, kop.mem);
+  ocl_arg_longs4(&a, kop.strides);
+  ocl_arg_mem(&a, vop.mem);
+  ocl_arg_longs4(&a, vop.strides);
   ocl_arg_mem(&a, x->buf[node->out[0]]);
   ocl_arg_longs4(&a, os);
   ocl_arg_mem(&a, node->out[1] >= 0 ? x->buf[node->out[1]] : NULL);

@@ -44,10 +44,31 @@ static sla2_status column_partials(const ocl_exec *x, int src, int mode, cl_mem 
   return ocl_launch(x->dev, &a, "col_partial", 1, &gs, &ls);
 }
 
+/* smooth_apply without a mean: the slot as contiguous f32 rows. */
+static sla2_status copy_as_f32(const ocl_exec *x, int slot, cl_mem mean, bool has_mean, cl_mem out) {
+  const sla2_graph *g = x->g;
+  const size_t total = (size_t)(g->B * g->H) * (size_t)g->N * (size_t)(g->D / ocl_elems_per_item(x->dev, g->D));
+  cl_kernel k;
+  sla2_status st = ocl_rows_kernel(x, "smooth_apply", &k);
+  if (st != SLA2_OK) return st;
+  ocl_args a;
+  ocl_args_begin(&a, k);
+  ocl_arg_tensor(&a, x, slot);
+  ocl_arg_int(&a, (cl_int)g->H);
+  ocl_arg_int(&a, (cl_int)g->N);
+  ocl_arg_long(&a, (cl_long)total);
+  ocl_arg_mem(&a, mean);
+  ocl_arg_int(&a, has_mean ? 1 : 0);
+  ocl_arg_mem(&a, out);
+  size_t gs = total, ls = elem_wg(x);
+  return ocl_launch(x->dev, &a, "smooth_apply", 1, &gs, &ls);
+}
+
+sla2_status ocl_widen_f32(const ocl_exec *x, int slot, cl_mem out) { return copy_as_f32(x, slot, NULL, false, out); }
+
 sla2_status ocl_op_smooth_k(const ocl_exec *x, const sla2_node *node) {
   const sla2_graph *g = x->g;
-  const size_t BH = (size_t)(g->B * g->H),
-               total = BH * (size_t)g->N * (size_t)(g->D / ocl_elems_per_item(x->dev, g->D));
+  const size_t BH = (size_t)(g->B * g->H);
   sla2_status st;
   cl_kernel k;
   cl_mem mean = NULL;
@@ -68,17 +89,7 @@ sla2_status ocl_op_smooth_k(const ocl_exec *x, const sla2_node *node) {
     size_t gs = BH * (size_t)g->D, ls = elem_wg(x);
     if ((st = ocl_launch(x->dev, &a, "col_mean_finish", 1, &gs, &ls)) != SLA2_OK) return st;
   }
-  if ((st = ocl_rows_kernel(x, "smooth_apply", &k)) != SLA2_OK) return st;
-  ocl_args_begin(&a, k);
-  ocl_arg_tensor(&a, x, node->in[0]);
-  ocl_arg_int(&a, (cl_int)g->H);
-  ocl_arg_int(&a, (cl_int)g->N);
-  ocl_arg_long(&a, (cl_long)total);
-  ocl_arg_mem(&a, mean);
-  ocl_arg_int(&a, g->smooth_k ? 1 : 0);
-  ocl_arg_mem(&a, x->buf[node->out[0]]);
-  size_t gs = total, ls = elem_wg(x);
-  return ocl_launch(x->dev, &a, "smooth_apply", 1, &gs, &ls);
+  return copy_as_f32(x, node->in[0], mean, g->smooth_k, x->buf[node->out[0]]);
 }
 
 sla2_status ocl_op_pool(const ocl_exec *x, const sla2_node *node) {
