@@ -16,14 +16,7 @@
 #include "backends/cuda/cuda_internal.h"
 #include "core/error.h"
 
-/* The op sequence sla2_graph_build_forward produces for each quant mode. */
-static const sla2_op forward_ops[] = {SLA2_OP_SMOOTH_K,      SLA2_OP_POOL,         SLA2_OP_POOL,
-                                      SLA2_OP_ROUTE,         SLA2_OP_FEATURE_MAP,  SLA2_OP_FEATURE_MAP,
-                                      SLA2_OP_KV_STATE,      SLA2_OP_QUANTIZE_INT8, SLA2_OP_QUANTIZE_INT8,
-                                      SLA2_OP_QUANTIZE_FP8,  SLA2_OP_SPARSE_ATTN,  SLA2_OP_LINEAR_ATTN,
-                                      SLA2_OP_COMBINE};
-
-/* Index into g->nodes of the first node with this op, or -1. */
+/* Index into g->nodes of the first node with this op (the graph is the forward graph). */
 static int find_node(const sla2_graph *g, sla2_op op) {
   for (int i = 0; i < g->node_count; i++)
     if (g->nodes[i].op == op) return i;
@@ -31,23 +24,7 @@ static int find_node(const sla2_graph *g, sla2_op op) {
 }
 
 bool cuda_fused_forward_applies(const sla2_graph *g, int first, int count) {
-  if (g->keep_intermediates || first != 0 || count != g->node_count) return false;
-  if (g->D > CUDA_KV_MAX_D || g->D > CUDA_LIN_MAX_D) return false;
-  /* exactly the forward graph of this quant mode, in order */
-  int expect = 0;
-  for (int i = 0; i < (int)(sizeof forward_ops / sizeof forward_ops[0]); i++) {
-    sla2_op op = forward_ops[i];
-    if (op == SLA2_OP_QUANTIZE_INT8 && g->quant == SLA2_QUANT_NONE) continue;
-    if (op == SLA2_OP_QUANTIZE_FP8 && g->quant != SLA2_QUANT_INT8_FP8) continue;
-    if (expect >= g->node_count || g->nodes[expect].op != op) return false;
-    expect++;
-  }
-  if (expect != g->node_count) return false;
-  /* the slots the plan writes directly must be the canonical ones */
-  const sla2_node *lin = &g->nodes[find_node(g, SLA2_OP_LINEAR_ATTN)];
-  const sla2_node *comb = &g->nodes[find_node(g, SLA2_OP_COMBINE)];
-  return g->nodes[0].in[0] == SLA2_SLOT_K && g->nodes[1].in[0] == SLA2_SLOT_Q && lin->in[0] == SLA2_SLOT_PHIQ &&
-         comb->in[0] == SLA2_SLOT_OS && comb->out[0] == SLA2_SLOT_O;
+  return g->D <= CUDA_KV_MAX_D && g->D <= CUDA_LIN_MAX_D && sla2_graph_is_whole_forward(g, first, count);
 }
 
 sla2_status cuda_fused_forward(const cuda_exec *x) {
