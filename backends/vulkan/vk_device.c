@@ -19,18 +19,30 @@ static sla2_status create_device(vk_device *dev) {
                                    .pQueuePriorities = &priority};
   vk_path_device_setup setup; /* extensions and features of the device's attention path */
   const void *features = vk_path_device_setup_fill(dev, &setup);
+  const char *extensions[2];
+  uint32_t extension_count = setup.extension_count;
+  for (uint32_t i = 0; i < extension_count; i++) extensions[i] = setup.extensions[i];
+  VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR stats; /* SLA2_VULKAN_PROFILE only */
+  const char *stats_ext = vk_profile_device_extension(dev, &stats);
+  if (stats_ext) {
+    stats.pNext = (void *)features;
+    features = &stats;
+    extensions[extension_count++] = stats_ext;
+  }
   VkDeviceCreateInfo info = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
                              .pNext = features,
                              .queueCreateInfoCount = 1,
                              .pQueueCreateInfos = &queue,
-                             .enabledExtensionCount = setup.extension_count,
-                             .ppEnabledExtensionNames = setup.extensions};
+                             .enabledExtensionCount = extension_count,
+                             .ppEnabledExtensionNames = extensions};
   VkResult res = c->fn.vkCreateDevice(dev->phys, &info, NULL, &dev->device);
   if (res != VK_SUCCESS) return vk_fail(res, dev->name, "vkCreateDevice");
+  dev->profile_stats = stats_ext != NULL;
   char reason[160];
   if (!vk_loader_device(&c->fn, dev->device, &dev->fn, reason, sizeof reason))
     return sla2_fail(SLA2_ERROR_DEVICE, "%s: %s", dev->name, reason);
   dev->fn.vkGetDeviceQueue(dev->device, dev->queue_family, 0, &dev->queue);
+  vk_profile_device_created(dev);
   return SLA2_OK;
 }
 
@@ -104,6 +116,7 @@ sla2_status vk_device_wait(vk_device *dev) {
   if (res != VK_SUCCESS) return vk_fail(res, dev->name, "vkWaitForFences");
   res = dev->fn.vkResetFences(dev->device, 1, &dev->fence);
   if (res != VK_SUCCESS) return vk_fail(res, dev->name, "vkResetFences");
+  vk_profile_report(dev);
   return SLA2_OK;
 }
 
@@ -120,6 +133,7 @@ sla2_status vk_cmd_begin(vk_device *dev) {
                              .dstAccessMask = VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT};
   dev->fn.vkCmdPipelineBarrier(dev->cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, 0, 1,
                                &barrier, 0, NULL, 0, NULL);
+  vk_profile_cmd_begin(dev);
   return SLA2_OK;
 }
 

@@ -29,6 +29,7 @@ typedef enum vk_shader {
 #define VK_BINDINGS 10   /* storage buffers per dispatch (set 0, bindings 0..9) */
 #define VK_PUSH_BYTES 128 /* the push-constant block every pipeline layout declares */
 #define VK_SPEC_MAX 12
+#define VK_PROFILE_MAX 256 /* dispatches timed per submission */
 
 /* The sparse-attention kernel a device uses. */
 typedef enum vk_path {
@@ -96,6 +97,14 @@ typedef struct vk_device {
   vk_buffer *staging;           /* transfers when device memory is not host visible */
   vk_buffer *dummy;             /* bound to unused bindings */
   vk_buffer *scratch[VK_SCRATCH_COUNT];
+  /* SLA2_VULKAN_PROFILE=1 (vk_profile.c): GPU timestamps around each dispatch of a submission. */
+  VkQueryPool profile_pool;
+  uint32_t profile_count; /* dispatches timed in the command buffer being recorded */
+  struct {
+    vk_shader shader;
+    uint32_t groups[3];
+  } profile[VK_PROFILE_MAX];
+  bool profile_stats; /* VK_KHR_pipeline_executable_properties enabled: statistics per pipeline */
 } vk_device;
 
 /* Process-wide state set at init (vk_backend.c). */
@@ -173,6 +182,21 @@ sla2_status vk_op_quantize_fp8(vk_run *r, const sla2_node *node);
 sla2_status vk_op_attention(vk_run *r, const sla2_node *node); /* SPARSE_ATTN and DENSE_ATTN */
 sla2_status vk_op_linear_attn(vk_run *r, const sla2_node *node);
 sla2_status vk_op_combine(vk_run *r, const sla2_node *node);
+
+/* vk_profile.c: a developer's view of where the GPU time goes, off unless SLA2_VULKAN_PROFILE is set
+ * (timestamps around every dispatch, printed to stderr per submission; with
+ * VK_KHR_pipeline_executable_properties also the driver's statistics of each new pipeline, such
+ * as register counts). No effect on results. */
+bool vk_profile_on(void);
+/* Extension name and feature struct to chain into vkCreateDevice (NULL when off or absent). */
+const char *vk_profile_device_extension(const vk_device *dev, VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR *f);
+void vk_profile_device_created(vk_device *dev);
+void vk_profile_cmd_begin(vk_device *dev);
+void vk_profile_mark(vk_device *dev, const vk_dispatch_desc *d, bool after);
+void vk_profile_report(vk_device *dev);
+VkPipelineCreateFlags vk_profile_pipeline_flags(const vk_device *dev);
+void vk_profile_pipeline_created(vk_device *dev, VkPipeline pipeline, vk_shader shader, const uint32_t *spec,
+                                 uint32_t spec_count);
 
 /* vk_supports.c */
 sla2_status vk_supports_graph(const vk_device *dev, const sla2_graph *g);

@@ -73,7 +73,12 @@
   X(vkDestroyFence)                          \
   X(vkResetFences)                           \
   X(vkWaitForFences)                         \
-  X(vkQueueSubmit)
+  X(vkQueueSubmit)                           \
+  X(vkCreateQueryPool)                       \
+  X(vkDestroyQueryPool)                      \
+  X(vkCmdResetQueryPool)                     \
+  X(vkCmdWriteTimestamp)                     \
+  X(vkGetQueryPoolResults)
 
 #define VK_DECLARE_FN(name) PFN_##name name;
 

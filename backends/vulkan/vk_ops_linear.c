@@ -23,8 +23,9 @@ sla2_status vk_op_kv_state(vk_run *r, const sla2_node *node) {
   kv_state_push p = {.N = (uint32_t)g->N, .D = (uint32_t)g->D, .H = (uint32_t)g->H, .bk = (uint32_t)g->bk,
                      .Tn = (uint32_t)g->Tn};
   vk_slot_strides(g, v, p.v_strides);
-  uint32_t tiles = div_up(g->D, 64);
-  vk_dispatch_desc d = {.shader = VK_SHADER_kv_state, .spec = {vk_slot_dtype(g, v)}, .spec_count = 1};
+  /* 8 x 8 outputs per invocation (128 x 128 per workgroup) past D = 64, else 4 x 4 (64 x 64). */
+  uint32_t tm = g->D > 64 ? 8 : 4, tiles = div_up(g->D, 16 * tm);
+  vk_dispatch_desc d = {.shader = VK_SHADER_kv_state, .spec = {vk_slot_dtype(g, v), tm}, .spec_count = 2};
   d.bind[0] = r->buf[node->in[0]];
   d.bind[1] = r->buf[v];
   d.bind[2] = r->buf[node->out[0]];

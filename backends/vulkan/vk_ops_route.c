@@ -19,15 +19,20 @@ typedef struct topk_push {
   uint32_t Tm, Tn, k, H;
 } topk_push;
 
+/* Float-float products with one fma (floatfloat.glsl) on the cooperative-matrix path: its devices
+ * are NVIDIA GPUs, whose fma is fused. Elsewhere Dekker's exact product (Vulkan does not promise a
+ * fused fma). Same values either way. */
+static uint32_t ff_fma(const vk_device *dev) { return dev->path == VK_PATH_COOPMAT_NV; }
+
 static sla2_status project(vk_run *r, int means, int w, int64_t T, vk_buffer *out) {
   const sla2_graph *g = r->g;
   project_push p = {.T = (uint32_t)T, .D = (uint32_t)g->D, .H = (uint32_t)g->H, .per_head_w = g->Hw != 1};
-  vk_dispatch_desc d = {.shader = VK_SHADER_route_project, .spec = {64}, .spec_count = 1};
+  vk_dispatch_desc d = {.shader = VK_SHADER_route_project, .spec = {ff_fma(r->dev)}, .spec_count = 1};
   d.bind[0] = r->buf[means];
   d.bind[1] = r->buf[w];
   d.bind[2] = out;
   d.push = &p, d.push_bytes = sizeof p;
-  d.groups[0] = (uint32_t)T, d.groups[1] = (uint32_t)g->H, d.groups[2] = (uint32_t)g->B;
+  d.groups[0] = div_up(T, 8), d.groups[1] = (uint32_t)g->H, d.groups[2] = (uint32_t)g->B;
   return vk_dispatch(r, &d);
 }
 
@@ -39,7 +44,7 @@ sla2_status vk_op_route(vk_run *r, const sla2_node *node) {
   if (st != SLA2_OK) return st;
 
   scores_push sp = {.Tm = (uint32_t)g->Tm, .Tn = (uint32_t)g->Tn, .D = (uint32_t)g->D, .scale = g->scale};
-  vk_dispatch_desc d = {.shader = VK_SHADER_route_scores};
+  vk_dispatch_desc d = {.shader = VK_SHADER_route_scores, .spec = {ff_fma(dev)}, .spec_count = 1};
   d.bind[0] = dev->scratch[VK_SCRATCH_QPROJ];
   d.bind[1] = dev->scratch[VK_SCRATCH_KPROJ];
   d.bind[2] = r->buf[node->out[0]];
@@ -49,7 +54,10 @@ sla2_status vk_op_route(vk_run *r, const sla2_node *node) {
   if ((st = vk_dispatch(r, &d)) != SLA2_OK) return st;
 
   topk_push tp = {.Tm = (uint32_t)g->Tm, .Tn = (uint32_t)g->Tn, .k = (uint32_t)g->k, .H = (uint32_t)g->H};
-  vk_dispatch_desc t = {.shader = VK_SHADER_route_topk, .spec = {256}, .spec_count = 1};
+  uint32_t pmax = 256; /* route_topk's sort capacity: T_n rounded up to a power of two */
+  while (pmax < (uint32_t)g->Tn && pmax < 2048) pmax *= 2;
+  if (pmax < (uint32_t)g->Tn) pmax = 1024; /* longer rows: the ranking fallback's tile */
+  vk_dispatch_desc t = {.shader = VK_SHADER_route_topk, .spec = {pmax}, .spec_count = 1};
   t.bind[0] = dev->scratch[VK_SCRATCH_PAIRS];
   t.bind[1] = r->buf[node->out[1]];
   t.push = &tp, t.push_bytes = sizeof tp;

@@ -79,12 +79,14 @@ sla2_status vk_pipeline_get(vk_device *dev, vk_shader shader, const uint32_t *sp
                 .module = module,
                 .pName = "main",
                 .pSpecializationInfo = spec_count ? &spec_info : NULL},
+      .flags = vk_profile_pipeline_flags(dev),
       .layout = dev->pipeline_layout};
   vk_pipeline_entry *e = &dev->pipelines[dev->pipeline_count];
   VkResult res = dev->fn.vkCreateComputePipelines(dev->device, VK_NULL_HANDLE, 1, &info, NULL, &e->pipeline);
   if (res != VK_SUCCESS)
     return sla2_fail(SLA2_ERROR_COMPILE_FAILED, "%s: vkCreateComputePipelines(%s) failed (%d)", dev->name,
                      shaders[shader].name, (int)res);
+  vk_profile_pipeline_created(dev, e->pipeline, shader, spec, spec_count);
   e->shader = shader;
   e->spec_count = spec_count;
   memcpy(e->spec, spec, spec_count * sizeof *spec);

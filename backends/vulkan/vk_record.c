@@ -39,7 +39,9 @@ sla2_status vk_dispatch(vk_run *r, const vk_dispatch_desc *d) {
   dev->fn.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
   dev->fn.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dev->pipeline_layout, 0, 1, &set, 0, NULL);
   dev->fn.vkCmdPushConstants(cmd, dev->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, VK_PUSH_BYTES, push);
+  vk_profile_mark(dev, d, false);
   dev->fn.vkCmdDispatch(cmd, d->groups[0], d->groups[1], d->groups[2]);
+  vk_profile_mark(dev, d, true);
   /* The next dispatch may read what this one wrote. */
   VkMemoryBarrier barrier = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                              .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,

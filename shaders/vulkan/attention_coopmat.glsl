@@ -13,9 +13,11 @@
 //      scratch, two lanes per row reduce it, and every element reads back its row's new max and
 //      rescale factor (online softmax). int8_fp8 instead takes the exact row max first, in a
 //      pass over the K tiles alone (S only; an element-wise running max, reduced once), as the
-//      oracle rounds P to E4M3 at that max, and then never rescales;
+//      oracle rounds P to E4M3 at that max, and then never rescales, so it goes through S one
+//      16 x 16 block at a time (steps 1 to 3 per block: fewer live registers);
 //   3. P = exp(S - m) in registers (int8_fp8: E4M3 of 448 P, exact in f16), converted to f16
-//      A-matrices, and O += P V on the matrix units.
+//      A-matrices, and O += P V on the matrix units (int8_fp8's V in f16 at 2^-8 of its E4M3
+//      value, see e4m3x2_to_f16x2).
 // Elements map to rows and columns through `rowidx` / `colidx`, matrices of the accumulator type
 // loaded from row / column numbers (all matrices of one type share one element layout); the
 // integer S is converted element-wise to that type. O is normalized and converted while it is
@@ -40,7 +42,7 @@ layout(constant_id = 4) const bool V_VEC = false;
 layout(constant_id = 5) const uint O_DT = 0;
 
 const uint SG = WG / 32u;
-const uint ROWS = SG * 16u; // query rows per workgroup, at most BC (Q is staged in the K tile)
+const uint ROWS = SG * 16u; // query rows per workgroup (Q is staged in the K tile, BC rows at a time)
 const uint BC = 64u;        // keys per tile
 const uint SCOLS = BC / 16u;
 const uint OCOLS = DH / 16u;
@@ -98,7 +100,6 @@ shared float sh_red[SG * 256u];   // per subgroup: one 16 x 16 f32 tile (maxima,
 shared float sh_idx[256];         // sh_idx[16 i + j] = i
 shared vec2 sh_mc[ROWS];          // per row: max after this tile, rescale factor of this tile
 shared float sh_col[BC];          // per key slot: the score scale, -1 when the slot is masked
-shared int sh_key[BC];            // per key slot: the key row, -1 when masked
 
 // Masked keys and the initial row max: a finite stand-in for -inf (the fast path avoids
 // infinities: without SignedZeroInfNanPreserve, Vulkan does not promise IEEE infinity arithmetic).
@@ -119,16 +120,15 @@ DEFINE_LOAD8(load8_q, q, q4)
 DEFINE_LOAD8(load8_k, kbuf, k4)
 DEFINE_LOAD8(load8_v, v, v4)
 
-// E4M3 code -> f16 bits (exact): normals rebias the exponent (7 -> 15), subnormals m 2^-9 are
-// f16 normals.
-uint e4m3_f16_bits(uint c) {
-  uint sign = (c & 0x80u) << 8, em = c & 0x7Fu;
-  if (em >= 8u) return sign | ((em + 0x40u) << 7);
-  return sign | (packHalf2x16(vec2(float(em) * 0.001953125, 0.0)) & 0xFFFFu);
+// Two E4M3 codes (the low 16 bits of w) -> two f16 holding 2^-8 times their values, exactly: the
+// sign, exponent and mantissa fields shift into place as they are (E4M3's exponent field becomes
+// the low four bits of f16's, and E4M3 subnormals land on f16 subnormals), which scales every
+// code by 2^(7 - 15) alike. Three operations per code instead of a rebias with a subnormal
+// branch; the output multiplies the factor back (exact).
+uint e4m3x2_to_f16x2(uint w) {
+  return ((w & 0x80u) << 8) | ((w & 0x7Fu) << 7) | ((w & 0x8000u) << 16) | ((w & 0x7F00u) << 15);
 }
-
-// Two E4M3 codes (the low 16 bits of w) -> two f16 in one word.
-uint e4m3x2_to_f16x2(uint w) { return e4m3_f16_bits(w & 0xFFu) | (e4m3_f16_bits((w >> 8) & 0xFFu) << 16); }
+const float V_DECODE_SCALE = 256.0; // 2^8: undoes the decode's 2^-8
 
 // a >= 0 rounded to the E4M3 grid (half to even), saturating at 448: the grid step is 2^-9
 // below 2^-6, else 3 mantissa bits.
@@ -139,57 +139,96 @@ float e4m3_round_pos(float a) {
   return min(a < 0.015625 ? sub : normal, SLA2_FP8_E4M3_MAX);
 }
 
-// The workgroup's Q rows into sh_k; rows past the block or N are zero.
-void load_q(uint b, uint h, uint bh, uint row0, uint rows_here) {
-  for (uint x = gl_LocalInvocationID.x; x < ROWS * QWORDS; x += WG) {
+// The workgroup's Q rows q0 .. q0 + BC - 1 into sh_k; rows past the block or N are zero.
+void load_q(uint b, uint h, uint bh, uint row0, uint rows_here, uint q0) {
+  for (uint x = gl_LocalInvocationID.x; x < BC * QWORDS; x += WG) {
     uint rl = x / QWORDS, wd = x % QWORDS;
     uvec4 w = uvec4(0u);
-    if (rl < rows_here) {
+    if (q0 + rl < rows_here) {
 #if CM_INT8
-      w = q4[((bh * pc.N + row0 + rl) * DH >> 4) + wd];
+      w = q4[((bh * pc.N + row0 + q0 + rl) * DH >> 4) + wd];
 #else
-      w = load8_q(Q_VEC, sla2_index(pc.q_strides, b, h, row0 + rl, 8u * wd), pc.q_strides.w);
+      w = load8_q(Q_VEC, sla2_index(pc.q_strides, b, h, row0 + q0 + rl, 8u * wd), pc.q_strides.w);
 #endif
     }
     sh_k[rl * KROW + wd] = w;
   }
 }
 
-// Slot keys and score scales of the tile starting at virtual key v0, then its K and (with_v) V
-// tiles. Called in uniform control flow; ends with everything visible to the workgroup.
-void load_tile(uint v0, bool with_v, uint b, uint h, uint bh, uint lut_row, uint keys, float qs) {
-  uint tid = gl_LocalInvocationID.x;
-  barrier(); // the previous tile is consumed
-  if (tid < BC) {
-    uint vk = v0 + tid, t = vk / pc.bk;
-    uint j = DENSE ? t : uint(lut[lut_row + min(t, pc.k - 1u)]);
-    uint c = j * pc.bk + vk % pc.bk;
-    bool ok = vk < keys && c < pc.N;
-    sh_key[tid] = ok ? int(c) : -1;
-    sh_col[tid] = !ok ? -1.0 : FP8 ? qs * kscale[bh * pc.Tn + j] : qs;
-  }
-  barrier();
+// Key row of slot `slot` of the tile starting at virtual key v0 (-1 when masked), and its block.
+int slot_key(uint v0, uint slot, uint lut_row, uint keys, out uint j) {
+  uint vk = v0 + slot, t = vk / pc.bk;
+  j = DENSE ? t : uint(lut[lut_row + min(t, pc.k - 1u)]);
+  uint c = j * pc.bk + vk % pc.bk;
+  return vk < keys && c < pc.N ? int(c) : -1;
+}
+
 #if CM_INT8
-  for (uint x = tid; x < BC * QWORDS; x += WG) {
-    uint slot = x / QWORDS, wd = x % QWORDS;
-    int c = sh_key[slot];
-    uvec4 kw = uvec4(0u), vw = uvec4(0u);
+// int8_fp8 tiles go through registers: fetch_tile issues the global loads of a tile (its score
+// scales, K codes and, with_v, V codes) into registers; store_tile waits for the workgroup to be
+// done with the previous tile, writes them to shared memory (V decoded to f16) and makes them
+// visible. The main loops fetch tile t + 1 right after storing tile t, so its loads are in
+// flight while tile t is multiplied instead of stalling every subgroup between tiles. Every
+// invocation finds the keys of the slots it loads itself (the LUT is a cached read): no shared
+// key table, two barriers per tile.
+const uint TW = (BC * QWORDS + WG - 1u) / WG; // 16-byte words of K (and of V) per invocation and tile
+struct tile_regs {
+  uvec4 k[8], v[8]; // TW <= 8 (DH <= 256, WG >= 128); only TW are used
+  float col;        // invocation tid < BC: slot tid's score scale, -1 when masked
+};
+
+void fetch_tile(uint v0, bool with_v, uint bh, uint lut_row, uint keys, float qs, out tile_regs t) {
+  uint tid = gl_LocalInvocationID.x;
+  t.col = -1.0;
+  if (tid < BC) {
+    uint j;
+    if (slot_key(v0, tid, lut_row, keys, j) >= 0) t.col = qs * kscale[bh * pc.Tn + j];
+  }
+  for (uint u = 0u; u < TW; u++) {
+    uint x = tid + WG * u, slot = x / QWORDS, wd = x % QWORDS, j;
+    t.k[u] = uvec4(0u), t.v[u] = uvec4(0u);
+    if (x >= BC * QWORDS) break; // the last round of a tile that is not a multiple of WG words
+    int c = slot_key(v0, slot, lut_row, keys, j);
     if (c >= 0) {
       uint at = ((bh * pc.N + uint(c)) * DH >> 4) + wd;
-      kw = k4[at];
-      vw = with_v ? v4[at] : uvec4(0u);
+      t.k[u] = k4[at];
+      if (with_v) t.v[u] = v4[at];
     }
-    sh_k[slot * KROW + wd] = kw;
+  }
+}
+
+void store_tile(bool with_v, tile_regs t) {
+  uint tid = gl_LocalInvocationID.x;
+  barrier(); // the previous tile is consumed
+  if (tid < BC) sh_col[tid] = t.col;
+  for (uint u = 0u; u < TW; u++) {
+    uint x = tid + WG * u, slot = x / QWORDS, wd = x % QWORDS;
+    if (x >= BC * QWORDS) break;
+    sh_k[slot * KROW + wd] = t.k[u];
     if (!with_v) continue;
+    uvec4 vw = t.v[u];
     uvec4 lo = uvec4(e4m3x2_to_f16x2(vw.x), e4m3x2_to_f16x2(vw.x >> 16), e4m3x2_to_f16x2(vw.y), e4m3x2_to_f16x2(vw.y >> 16));
     uvec4 hi = uvec4(e4m3x2_to_f16x2(vw.z), e4m3x2_to_f16x2(vw.z >> 16), e4m3x2_to_f16x2(vw.w), e4m3x2_to_f16x2(vw.w >> 16));
     sh_v[slot * VROW + 2u * wd] = lo;
     sh_v[slot * VROW + 2u * wd + 1u] = hi;
   }
+  barrier();
+}
 #else
+// Score scales of the tile starting at virtual key v0, then its K and V tiles. Every invocation
+// finds the keys of the slots it loads itself (the LUT is a cached read): no shared key table,
+// two barriers per tile. Called in uniform control flow; ends with everything visible to the
+// workgroup.
+void load_tile(uint v0, uint b, uint h, uint bh, uint lut_row, uint keys, float qs) {
+  uint tid = gl_LocalInvocationID.x;
+  barrier(); // the previous tile is consumed
+  if (tid < BC) {
+    uint j;
+    sh_col[tid] = slot_key(v0, tid, lut_row, keys, j) >= 0 ? qs : -1.0;
+  }
   for (uint x = tid; x < BC * QWORDS; x += WG) {
-    uint slot = x / QWORDS, wd = x % QWORDS;
-    int c = sh_key[slot];
+    uint slot = x / QWORDS, wd = x % QWORDS, j;
+    int c = slot_key(v0, slot, lut_row, keys, j);
     uvec4 kw = uvec4(0u), vw = uvec4(0u);
     if (c >= 0) {
       kw = load8_k(K_VEC, sla2_index(pc.k_strides, b, h, uint(c), 8u * wd), pc.k_strides.w);
@@ -198,29 +237,34 @@ void load_tile(uint v0, bool with_v, uint b, uint h, uint bh, uint lut_row, uint
     sh_k[slot * KROW + wd] = kw;
     sh_v[slot * VROW + wd] = vw;
   }
-#endif
   barrier();
 }
-
-// S = Q K^T of subgroup sg's 16 rows against the tile, scaled; MASKED in masked columns.
-void tile_scores(QMAT qm[QSTEPS], OMAT colidx, out OMAT s[SCOLS]) {
-  for (uint c = 0u; c < SCOLS; c++) {
-#if CM_INT8
-    SMAT sa = SMAT(0);
-#else
-    SMAT sa = SMAT(0.0);
 #endif
-    for (uint st = 0u; st < QSTEPS; st++) {
-      KMAT km; // K^T: rows are channels, columns keys; column-major over sh_k's [key][channel]
-      coopMatLoadNV(km, sh_k, c * 16u * KROW + st * KSTEP, KROW, true);
-      sa = coopMatMulAddNV(qm[st], km, sa);
-    }
-    s[c] = OMAT(sa);
-    for (int e = 0; e < s[c].length(); e++) {
-      float cs = sh_col[c * 16u + uint(colidx[e])];
-      s[c][e] = cs < 0.0 ? MASKED : s[c][e] * cs;
-    }
+
+// S = Q K^T of subgroup sg's 16 rows against keys 16 c .. 16 c + 15 of the tile, scaled; MASKED in
+// masked columns.
+OMAT tile_score(QMAT qm[QSTEPS], OMAT colidx, uint c) {
+#if CM_INT8
+  SMAT sa = SMAT(0);
+#else
+  SMAT sa = SMAT(0.0);
+#endif
+  for (uint st = 0u; st < QSTEPS; st++) {
+    KMAT km; // K^T: rows are channels, columns keys; column-major over sh_k's [key][channel]
+    coopMatLoadNV(km, sh_k, c * 16u * KROW + st * KSTEP, KROW, true);
+    sa = coopMatMulAddNV(qm[st], km, sa);
   }
+  OMAT s = OMAT(sa);
+  for (int e = 0; e < s.length(); e++) {
+    float cs = sh_col[c * 16u + uint(colidx[e])];
+    s[e] = cs < 0.0 ? MASKED : s[e] * cs;
+  }
+  return s;
+}
+
+// The whole tile's S, one 16 x 16 block per column block.
+void tile_scores(QMAT qm[QSTEPS], OMAT colidx, out OMAT s[SCOLS]) {
+  for (uint c = 0u; c < SCOLS; c++) s[c] = tile_score(qm, colidx, c);
 }
 
 // Subgroup sg's 16 x 16 tile `m` through its scratch; returns, for lane pair (r, half_), the
@@ -252,48 +296,72 @@ void main() {
   float qs = FP8 ? pc.scale * qscale[bh * pc.Tm + i] : pc.scale;
 
   for (uint x = gl_LocalInvocationID.x; x < 256u; x += WG) sh_idx[x] = float(x / 16u);
-  load_q(b, h, bh, row0, rows_here);
-  barrier();
   QMAT qm[QSTEPS];
-  for (uint s = 0u; s < QSTEPS; s++) coopMatLoadNV(qm[s], sh_k, sg * 16u * KROW + s * KSTEP, KROW, false);
-  OMAT rowidx, colidx;
-  coopMatLoadNV(rowidx, sh_idx, 0, 16, false);
+  for (uint q0 = 0u; q0 < ROWS; q0 += BC) { // workgroups of more than BC rows stage Q in parts
+    if (q0 > 0u) barrier(); // the previous part is in registers
+    load_q(b, h, bh, row0, rows_here, q0);
+    barrier();
+    uint sr = sg * 16u - q0; // this subgroup's first row within the part (subgroup-uniform test)
+    if (sg * 16u >= q0 && sr < BC)
+      for (uint s = 0u; s < QSTEPS; s++) coopMatLoadNV(qm[s], sh_k, sr * KROW + s * KSTEP, KROW, false);
+  }
+  OMAT colidx;
   coopMatLoadNV(colidx, sh_idx, 0, 16, true);
   OMAT acc[OCOLS];
   for (uint j = 0u; j < OCOLS; j++) acc[j] = OMAT(0.0);
   OMAT lsum = OMAT(0.0); // per element: the sum of P over the columns it stands for
   float m_row = MASKED;  // row r's running (int8_fp8: exact) max, both lanes of the pair
-  OMAT s[SCOLS];
 
 #if CM_INT8
+  // One 16 x 16 block of S at a time (no whole-tile S array): the exact max needs no per-tile
+  // row reduction, and the registers saved keep the accumulators out of local memory.
   OMAT mfix = OMAT(MASKED); // per element: the max over its columns, then its row's exact max
+  tile_regs next;
+  fetch_tile(0u, false, bh, lut_row, keys, qs, next);
   for (uint v0 = 0u; v0 < keys; v0 += BC) {
-    load_tile(v0, false, b, h, bh, lut_row, keys, qs);
-    tile_scores(qm, colidx, s);
-    for (uint c = 0u; c < SCOLS; c++)
-      for (int e = 0; e < mfix.length(); e++) mfix[e] = max(mfix[e], s[c][e]);
+    store_tile(false, next);
+    if (v0 + BC < keys) fetch_tile(v0 + BC, false, bh, lut_row, keys, qs, next);
+    for (uint c = 0u; c < SCOLS; c++) {
+      OMAT sc = tile_score(qm, colidx, c);
+      for (int e = 0; e < mfix.length(); e++) mfix[e] = max(mfix[e], sc[e]);
+    }
   }
   m_row = row_reduce(mfix, sg, r, half_, true);
   if (half_ == 0u) sh_mc[sg * 16u + r] = vec2(m_row, 1.0);
   subgroupMemoryBarrierShared();
   subgroupBarrier();
-  for (int e = 0; e < mfix.length(); e++) mfix[e] = sh_mc[sg * 16u + uint(rowidx[e])].x;
-#endif
+  {
+    OMAT rowidx;
+    coopMatLoadNV(rowidx, sh_idx, 0, 16, false);
+    for (int e = 0; e < mfix.length(); e++) mfix[e] = sh_mc[sg * 16u + uint(rowidx[e])].x;
+  }
 
+  fetch_tile(0u, true, bh, lut_row, keys, qs, next);
   for (uint v0 = 0u; v0 < keys; v0 += BC) {
-    load_tile(v0, true, b, h, bh, lut_row, keys, qs);
-    tile_scores(qm, colidx, s);
-#if CM_INT8
-    for (int e = 0; e < lsum.length(); e++) {
-      float ls = 0.0;
-      for (uint c = 0u; c < SCOLS; c++) {
-        float p = s[c][e] == MASKED ? 0.0 : exp(s[c][e] - mfix[e]);
-        ls += p;
-        s[c][e] = e4m3_round_pos(SLA2_FP8_P_SCALE * p);
+    store_tile(true, next);
+    if (v0 + BC < keys) fetch_tile(v0 + BC, true, bh, lut_row, keys, qs, next);
+    for (uint c = 0u; c < SCOLS; c++) {
+      OMAT sc = tile_score(qm, colidx, c);
+      for (int e = 0; e < sc.length(); e++) {
+        float p = sc[e] == MASKED ? 0.0 : exp(sc[e] - mfix[e]);
+        lsum[e] += p;
+        sc[e] = e4m3_round_pos(SLA2_FP8_P_SCALE * p);
       }
-      lsum[e] += ls;
+      PMAT pm = PMAT(sc);
+      for (uint j = 0u; j < OCOLS; j++) {
+        PMAT vm;
+        coopMatLoadNV(vm, sh_v, c * 16u * VROW + j * 2u, VROW, false);
+        acc[j] = coopMatMulAddNV(pm, vm, acc[j]);
+      }
     }
+  }
 #else
+  OMAT rowidx;
+  coopMatLoadNV(rowidx, sh_idx, 0, 16, false);
+  OMAT s[SCOLS];
+  for (uint v0 = 0u; v0 < keys; v0 += BC) {
+    load_tile(v0, b, h, bh, lut_row, keys, qs);
+    tile_scores(qm, colidx, s);
     OMAT mx = s[0];
     for (uint c = 1u; c < SCOLS; c++)
       for (int e = 0; e < mx.length(); e++) mx[e] = max(mx[e], s[c][e]);
@@ -314,7 +382,6 @@ void main() {
       lsum[e] = lsum[e] * mc.y + ls;
       for (uint j = 0u; j < OCOLS; j++) acc[j][e] *= mc.y;
     }
-#endif
     for (uint c = 0u; c < SCOLS; c++) {
       PMAT pm = PMAT(s[c]);
       for (uint j = 0u; j < OCOLS; j++) {
@@ -324,6 +391,7 @@ void main() {
       }
     }
   }
+#endif
 
   float l = row_reduce(lsum, sg, r, half_, false);
   uint row_local = sg * 16u + r;
@@ -340,8 +408,8 @@ void main() {
       if (rl >= rows_here) continue;
       float o0 = sh_red[sg * 256u + e], o1 = sh_red[sg * 256u + e + 1u];
       if (FP8) {
-        o0 = o0 * vscale[bh * DH + d] / SLA2_FP8_P_SCALE;
-        o1 = o1 * vscale[bh * DH + d + 1u] / SLA2_FP8_P_SCALE;
+        o0 = o0 * V_DECODE_SCALE * vscale[bh * DH + d] / SLA2_FP8_P_SCALE;
+        o1 = o1 * V_DECODE_SCALE * vscale[bh * DH + d + 1u] / SLA2_FP8_P_SCALE;
       }
       o0 *= sh_mc[rl].x;
       o1 *= sh_mc[rl].x;

@@ -1,8 +1,11 @@
 // ROUTE, step 2: scores[b, h, i, j] = s * qp[b, h, i] . kp[b, h, j] in float-float; SCORES gets the
 // f32 rounding, pairs[] the float-float value the top-k ranks by. Workgroup: 16 x 16 (i, j) tile
-// of one (b, h); the projected rows stream through shared memory in chunks of DC channels.
+// of one (b, h); the projected rows stream through shared memory in chunks of DC channels, rows
+// padded by one vec2 (unpadded, the 16 lanes reading ks[tx][c] all hit one bank: 16-way conflicts).
 #version 450
 #include "common.glsl"
+layout(constant_id = 0) const bool FF_FMA = false; // fma() is fused (floatfloat.glsl)
+#define SLA2_FF_FMA FF_FMA
 #include "floatfloat.glsl"
 
 layout(local_size_x = 16, local_size_y = 16) in;
@@ -18,8 +21,8 @@ layout(std430, binding = 1) readonly buffer KP { vec2 kp[]; };
 layout(std430, binding = 2) writeonly buffer Scores { float scores[]; };
 layout(std430, binding = 3) writeonly buffer Pairs { vec2 pairs[]; };
 
-shared vec2 qs[16][DC];
-shared vec2 ks[16][DC];
+shared vec2 qs[16][DC + 1u];
+shared vec2 ks[16][DC + 1u];
 
 void main() {
   uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y, tid = ty * 16u + tx;
