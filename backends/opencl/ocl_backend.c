@@ -6,7 +6,8 @@
  * integrated when they share host memory (CL_DEVICE_HOST_UNIFIED_MEMORY), else discrete.
  *
  * Buffers are cl_mem handles; run() enqueues one kernel sequence per node on the device's
- * in-order queue and returns; synchronize() waits (clFinish).
+ * in-order queue (on CPU devices, a whole unobserved forward as fused passes: ocl_fused.c) and
+ * returns; synchronize() waits (clFinish).
  *
  * Extension entry points (get_proc_address):
  *   "sla2_opencl_attention_variant"  const char *(*)(const char *device_name)
