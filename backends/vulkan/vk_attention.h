@@ -18,4 +18,9 @@ vk_attention_geometry vk_attention_baseline_geometry(const vk_device *dev, int64
 bool vk_attention_coopmat_fits(const vk_device *dev, const sla2_graph *g, const sla2_node *node);
 sla2_status vk_attention_coopmat(vk_run *r, const sla2_node *node);
 
+/* Workgroup-scope cooperative-matrix kernel (vk_attention_cm2.c): f16 DENSE_ATTN on devices with
+ * dev->coopmat2. */
+bool vk_attention_cm2_fits(const vk_device *dev, const sla2_graph *g, const sla2_node *node);
+sla2_status vk_attention_cm2(vk_run *r, const sla2_node *node);
+
 #endif

@@ -202,13 +202,15 @@ static sla2_status create_instance(char *reason, size_t cap) {
              VK_API_VERSION_MAJOR(version), VK_API_VERSION_MINOR(version));
     return SLA2_ERROR_UNAVAILABLE;
   }
+  /* 1.3 where the loader has it: the cooperative-matrix-2 shaders are SPIR-V 1.6. */
+  context.api_version = version >= VK_API_VERSION_1_3 ? VK_API_VERSION_1_3 : VK_API_VERSION_1_2;
   /* MoltenVK and other portability drivers are listed only with this extension and flag. */
   bool portability = instance_has_extension("VK_KHR_portability_enumeration");
   const char *extensions[] = {"VK_KHR_portability_enumeration"};
   VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
                            .pApplicationName = "sla2",
                            .pEngineName = "sla2",
-                           .apiVersion = VK_API_VERSION_1_2};
+                           .apiVersion = context.api_version};
   VkInstanceCreateInfo info = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
                                .pApplicationInfo = &app,
                                .enabledExtensionCount = portability ? 1u : 0u,
@@ -279,10 +281,11 @@ static bool describe_device(VkPhysicalDevice phys, vk_device *dev, uint8_t uuid[
   memcpy(dev->description, dev->props.deviceName, sizeof dev->description);
   dev->description[sizeof dev->description - 1] = '\0';
   dev->path = vk_path_select(dev);
-  snprintf(dev->driver, sizeof dev->driver, "Vulkan %u.%u.%u, %.63s %.95s, %s path",
+  dev->coopmat2 = vk_path_coopmat2_select(dev);
+  snprintf(dev->driver, sizeof dev->driver, "Vulkan %u.%u.%u, %.63s %.95s, %s path%s",
            VK_API_VERSION_MAJOR(dev->props.apiVersion), VK_API_VERSION_MINOR(dev->props.apiVersion),
            VK_API_VERSION_PATCH(dev->props.apiVersion), driver.driverName, driver.driverInfo,
-           vk_path_name(dev->path));
+           vk_path_name(dev->path), dev->coopmat2 ? " + coopmat2" : "");
   return true;
 }
 

@@ -19,7 +19,7 @@ static sla2_status create_device(vk_device *dev) {
                                    .pQueuePriorities = &priority};
   vk_path_device_setup setup; /* extensions and features of the device's attention path */
   const void *features = vk_path_device_setup_fill(dev, &setup);
-  const char *extensions[2];
+  const char *extensions[sizeof setup.extensions / sizeof setup.extensions[0] + 1];
   uint32_t extension_count = setup.extension_count;
   for (uint32_t i = 0; i < extension_count; i++) extensions[i] = setup.extensions[i];
   VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR stats; /* SLA2_VULKAN_PROFILE only */

@@ -72,6 +72,12 @@ typedef struct vk_device {
   VkPhysicalDeviceMemoryProperties memory_props;
   uint32_t queue_family;
   vk_path path;
+  /* Workgroup-scope cooperative matrices (VK_NV_cooperative_matrix2, vk_path.c): the f16 dense
+   * attention kernel runs on them. Bit i of cm2_invocations: workgroups of 32 << i invocations
+   * are offered; cm2_granularity: the M, N, K granularities of the f16 x f16 -> f32 products. */
+  bool coopmat2;
+  uint32_t cm2_invocations;
+  uint32_t cm2_granularity[3];
   bool has_fp16; /* shaderFloat16 (reported as SLA2_CAP_FP16) */
   /* Created on first use. */
   pthread_mutex_t lock;
@@ -112,6 +118,7 @@ typedef struct vk_context {
   vk_global_fns global;
   vk_instance_fns fn;
   VkInstance instance;
+  uint32_t api_version; /* the version the instance was created for */
 } vk_context;
 const vk_context *vk_ctx(void);
 

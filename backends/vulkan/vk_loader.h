@@ -10,6 +10,8 @@
 #define VK_NO_PROTOTYPES
 #include <vulkan/vulkan.h>
 
+#include "backends/vulkan/vk_coopmat2_defs.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -31,7 +33,8 @@
   X(vkCreateDevice)                          \
   X(vkGetDeviceProcAddr)
 #define VK_INSTANCE_OPTIONAL_FNS(X)          \
-  X(vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)
+  X(vkGetPhysicalDeviceCooperativeMatrixPropertiesNV) \
+  X(vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV)
 
 #define VK_DEVICE_FNS(X)                     \
   X(vkDestroyDevice)                         \

@@ -41,6 +41,9 @@ sla2_status vk_op_attention(vk_run *r, const sla2_node *node) {
   vk_device *dev = r->dev;
   const bool dense = node->op == SLA2_OP_DENSE_ATTN;
   const uint32_t qmode = dense ? SLA2_QMODE_NONE : (uint32_t)g->quant;
+#ifdef SLA2_VK_HAVE_COOPMAT2
+  if (vk_attention_cm2_fits(dev, g, node)) return vk_attention_cm2(r, node);
+#endif
 #ifdef SLA2_VK_HAVE_COOPMAT_NV
   if (dev->path != VK_PATH_BASELINE && vk_attention_coopmat_fits(dev, g, node)) return vk_attention_coopmat(r, node);
 #endif

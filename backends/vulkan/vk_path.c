@@ -62,6 +62,62 @@ static bool coopmat_usable(const vk_device *dev) {
 }
 #endif
 
+#ifdef SLA2_VK_HAVE_COOPMAT2
+/* Fills dev->cm2_invocations / cm2_granularity from the f16 x f16 -> f32 workgroup products. */
+static bool coopmat2_products(vk_device *dev) {
+  const vk_context *c = vk_ctx();
+  uint32_t n = 0;
+  if (!c->fn.vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV ||
+      c->fn.vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV(dev->phys, &n, NULL) != VK_SUCCESS || n == 0)
+    return false;
+  VkCooperativeMatrixFlexibleDimensionsPropertiesNV *p = calloc(n, sizeof *p);
+  if (!p) return false;
+  for (uint32_t i = 0; i < n; i++) p[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_FLEXIBLE_DIMENSIONS_PROPERTIES_NV;
+  dev->cm2_invocations = 0;
+  if (c->fn.vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV(dev->phys, &n, p) == VK_SUCCESS)
+    for (uint32_t i = 0; i < n; i++) {
+      const VkCooperativeMatrixFlexibleDimensionsPropertiesNV *e = &p[i];
+      if (e->scope != VK_SCOPE_WORKGROUP_NV || e->AType != VK_COMPONENT_TYPE_FLOAT16_NV ||
+          e->BType != VK_COMPONENT_TYPE_FLOAT16_NV || e->CType != VK_COMPONENT_TYPE_FLOAT32_NV ||
+          e->ResultType != VK_COMPONENT_TYPE_FLOAT32_NV || e->saturatingAccumulation)
+        continue;
+      for (uint32_t bit = 0; bit < 6; bit++)
+        if (e->workgroupInvocations == 32u << bit) dev->cm2_invocations |= 1u << bit;
+      const uint32_t g[3] = {e->MGranularity, e->NGranularity, e->KGranularity};
+      for (int k = 0; k < 3; k++)
+        if (g[k] > dev->cm2_granularity[k]) dev->cm2_granularity[k] = g[k];
+    }
+  free(p);
+  return dev->cm2_invocations != 0;
+}
+#endif
+
+bool vk_path_coopmat2_select(vk_device *dev) {
+#ifdef SLA2_VK_HAVE_COOPMAT2
+  const char *forced = getenv("SLA2_VULKAN_PATH");
+  if (dev->path != VK_PATH_COOPMAT_NV || (forced && strcmp(forced, "coopmat_nv") == 0)) return false;
+  if (vk_ctx()->api_version < VK_API_VERSION_1_3 || dev->props.apiVersion < VK_API_VERSION_1_3 ||
+      !has_device_extension(dev->phys, VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME) ||
+      !has_device_extension(dev->phys, VK_NV_COOPERATIVE_MATRIX_2_EXTENSION_NAME))
+    return false;
+  VkPhysicalDeviceCooperativeMatrix2FeaturesNV cm2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_2_FEATURES_NV};
+  VkPhysicalDeviceCooperativeMatrixFeaturesKHR khr = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR,
+                                                      .pNext = &cm2};
+  VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES, .pNext = &khr};
+  VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f13};
+  vk_ctx()->fn.vkGetPhysicalDeviceFeatures2(dev->phys, &f);
+  if (!f13.maintenance4 || !khr.cooperativeMatrix || !cm2.cooperativeMatrixWorkgroupScope ||
+      !cm2.cooperativeMatrixFlexibleDimensions || !cm2.cooperativeMatrixReductions ||
+      !cm2.cooperativeMatrixConversions || !cm2.cooperativeMatrixPerElementOperations ||
+      !cm2.cooperativeMatrixTensorAddressing)
+    return false;
+  return coopmat2_products(dev);
+#else
+  (void)dev;
+  return false;
+#endif
+}
+
 vk_path vk_path_select(const vk_device *dev) {
   const char *forced = getenv("SLA2_VULKAN_PATH");
   if (forced && strcmp(forced, "baseline") == 0) return VK_PATH_BASELINE;
@@ -85,5 +141,23 @@ const void *vk_path_device_setup_fill(const vk_device *dev, vk_path_device_setup
   setup->features12.shaderFloat16 = VK_TRUE;
   setup->features12.shaderInt8 = VK_TRUE;
   setup->features12.vulkanMemoryModel = VK_TRUE;
+  if (dev->coopmat2) {
+    setup->extensions[setup->extension_count++] = VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME;
+    setup->extensions[setup->extension_count++] = VK_NV_COOPERATIVE_MATRIX_2_EXTENSION_NAME;
+    setup->coopmat2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_2_FEATURES_NV;
+    setup->coopmat2.cooperativeMatrixWorkgroupScope = VK_TRUE;
+    setup->coopmat2.cooperativeMatrixFlexibleDimensions = VK_TRUE;
+    setup->coopmat2.cooperativeMatrixReductions = VK_TRUE;
+    setup->coopmat2.cooperativeMatrixConversions = VK_TRUE;
+    setup->coopmat2.cooperativeMatrixPerElementOperations = VK_TRUE;
+    setup->coopmat2.cooperativeMatrixTensorAddressing = VK_TRUE;
+    setup->coopmat_khr.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR;
+    setup->coopmat_khr.pNext = &setup->coopmat2;
+    setup->coopmat_khr.cooperativeMatrix = VK_TRUE;
+    setup->features13.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES;
+    setup->features13.pNext = &setup->coopmat_khr;
+    setup->features13.maintenance4 = VK_TRUE;
+    setup->coopmat.pNext = &setup->features13;
+  }
   return &setup->features12;
 }

@@ -1,0 +1,131 @@
+// DENSE_ATTN with f16 Q, K, V on workgroup-scope cooperative matrices (GL_NV_cooperative_matrix2).
+// Built only where the configure-time feature test finds a glslang that compiles
+// GL_NV_cooperative_matrix2 and a spirv-val that validates it (backends/vulkan/CMakeLists.txt);
+// used only on devices that offer VK_NV_cooperative_matrix2 (vk_path.c).
+//
+// One workgroup owns BR query rows of one (b, h). The driver spreads each matrix over the
+// workgroup and stages the tensor loads; the shader is FlashAttention-2 written on whole tiles:
+//   S = Q K^T (f16 products, f32 sums), scaled into log2 units;
+//   M' = max(M, rowmax S); P = 2^(S - M'); L = 2^(M - M') L + rowsum P; O = 2^(M - M') O + P V.
+// Row quantities (M, L) are kept as BR x BC matrices with each row's value in every column (the
+// reductions produce them that way); they are widened to BR x DH for the scaling of O.
+// The oracle's f32 softmax is matched to the suite's f16 bounds: P enters P V and the row sums as
+// f16 (the same P in numerator and denominator), all sums in f32. Masked key columns (past N,
+// last tile only) and the initial row maximum use a finite stand-in for -inf, as the other Vulkan
+// kernels do.
+#version 450
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_cooperative_matrix : require
+#extension GL_NV_cooperative_matrix2 : require
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 128;
+layout(constant_id = 1) const uint DH = 128;  // head dim, a multiple of 16
+layout(constant_id = 2) const uint BR = 64;   // query rows per workgroup
+layout(constant_id = 3) const uint BC = 64;   // keys per tile
+layout(constant_id = 4) const bool O_F32 = false; // O is f32 (else f16)
+
+layout(push_constant) uniform Push {
+  uvec4 q_strides, k_strides, v_strides, o_strides; // elements: b, h, n, channel (channel is 1)
+  uint N;
+  float scale_log2e; // the softmax scale times log2(e)
+  uint write_lse;
+} pc;
+
+layout(std430, binding = 0) readonly buffer Q { float16_t q[]; };
+layout(std430, binding = 1) readonly buffer K { float16_t k[]; };
+layout(std430, binding = 2) readonly buffer V { float16_t v[]; };
+layout(std430, binding = 7) writeonly buffer O16 { float16_t o16[]; };
+layout(std430, binding = 7) writeonly buffer O32 { float o32[]; };
+layout(std430, binding = 8) writeonly buffer Lse { float lse[]; };
+
+#define ACC(R, C) coopmat<float, gl_ScopeWorkgroup, R, C, gl_MatrixUseAccumulator>
+#define MASKED (-3.0e38)
+const float LN2 = 0.69314718055994531;
+
+float max_of(const in float a, const in float b) { return max(a, b); }
+float first_of(const in float a, const in float b) { return a; }
+float max_elem(const in uint r, const in uint c, const in float a, const in float b) { return max(a, b); }
+float pow2_minus(const in uint r, const in uint c, const in float x, const in float m) { return exp2(x - m); }
+float log_of(const in uint r, const in uint c, const in float x) { return log(x); }
+float mask_cols(const in uint r, const in uint c, const in float x, const in uint valid) {
+  return c < valid ? x : MASKED;
+}
+// Writes column 0 of each valid row: the row's log-sum-exp.
+float store_lse(const in uint r, const in uint c, const in float x, const in uint base, const in uint rows) {
+  if (c == 0u && r < rows) lse[base + r] = x;
+  return x;
+}
+
+tensorLayoutNV<2, gl_CooperativeMatrixClampModeConstantNV> rows_of(uint rows, uint stride) {
+  tensorLayoutNV<2, gl_CooperativeMatrixClampModeConstantNV> t = createTensorLayoutNV(2, gl_CooperativeMatrixClampModeConstantNV);
+  t = setTensorLayoutDimensionNV(t, rows, DH);
+  return setTensorLayoutStrideNV(t, stride, 1);
+}
+
+void main() {
+  const uint b = gl_WorkGroupID.z, h = gl_WorkGroupID.y, row0 = gl_WorkGroupID.x * BR;
+  const uint N = pc.N;
+  tensorViewNV<2, false, 1, 0> transposed = createTensorViewNV(2, false, 1, 0);
+
+  coopmat<float16_t, gl_ScopeWorkgroup, BR, DH, gl_MatrixUseA> Qm;
+  coopMatLoadTensorNV(Qm, q, b * pc.q_strides.x + h * pc.q_strides.y,
+                      sliceTensorLayoutNV(rows_of(N, pc.q_strides.z), row0, BR, 0, DH));
+  const uint k_base = b * pc.k_strides.x + h * pc.k_strides.y;
+  const uint v_base = b * pc.v_strides.x + h * pc.v_strides.y;
+  tensorLayoutNV<2, gl_CooperativeMatrixClampModeConstantNV> k_rows = rows_of(N, pc.k_strides.z);
+  tensorLayoutNV<2, gl_CooperativeMatrixClampModeConstantNV> v_rows = rows_of(N, pc.v_strides.z);
+
+  ACC(BR, DH) O = ACC(BR, DH)(0.0);
+  ACC(BR, BC) M = ACC(BR, BC)(MASKED);
+  ACC(BR, BC) L = ACC(BR, BC)(0.0);
+  const uint tiles = (N + BC - 1u) / BC;
+
+  // Loads stay where they are used: loading the next tiles early (kept live through the softmax)
+  // ran out of registers and was 2-5x slower on the H100.
+  [[dont_unroll]] for (uint t = 0u; t < tiles; t++) {
+    coopmat<float16_t, gl_ScopeWorkgroup, DH, BC, gl_MatrixUseB> Kt;
+    coopMatLoadTensorNV(Kt, k, k_base, sliceTensorLayoutNV(k_rows, t * BC, BC, 0, DH), transposed);
+    ACC(BR, BC) S = coopMatMulAdd(Qm, Kt, ACC(BR, BC)(0.0));
+    S *= pc.scale_log2e;
+    if ((t + 1u) * BC > N) coopMatPerElementNV(S, S, mask_cols, N - t * BC);
+
+    ACC(BR, BC) rowmax, Mnew, P, decay;
+    coopMatReduceNV(rowmax, S, gl_CooperativeMatrixReduceRowNV, max_of);
+    coopMatPerElementNV(Mnew, rowmax, max_elem, M);
+    coopMatPerElementNV(P, S, pow2_minus, Mnew);
+    coopMatPerElementNV(decay, M, pow2_minus, Mnew);
+    M = Mnew;
+    coopmat<float16_t, gl_ScopeWorkgroup, BR, BC, gl_MatrixUseA> Pa = coopmat<float16_t, gl_ScopeWorkgroup, BR, BC, gl_MatrixUseA>(P);
+    // Row sums on the matrix units (P times a matrix of ones): faster than a row reduction.
+    ACC(BR, BC) rowsum = coopMatMulAdd(Pa, coopmat<float16_t, gl_ScopeWorkgroup, BC, BC, gl_MatrixUseB>(1.0), ACC(BR, BC)(0.0));
+    L = decay * L + rowsum;
+    coopmat<float16_t, gl_ScopeWorkgroup, BC, DH, gl_MatrixUseB> Vm;
+    coopMatLoadTensorNV(Vm, v, v_base, sliceTensorLayoutNV(v_rows, t * BC, BC, 0, DH));
+    ACC(BR, DH) decay_o;
+    coopMatReduceNV(decay_o, decay, gl_CooperativeMatrixReduceRowNV, first_of);
+    O = coopMatMulAdd(Pa, Vm, O * decay_o);
+  }
+
+  const uint rows = min(BR, N - row0);
+  if (pc.write_lse != 0u) {
+    ACC(BR, BC) lse_rows;
+    coopMatPerElementNV(lse_rows, L, log_of);
+    lse_rows += M * LN2;
+    coopMatPerElementNV(lse_rows, lse_rows, store_lse, (b * gl_NumWorkGroups.y + h) * N + row0, rows);
+  }
+  ACC(BR, DH) l_o;
+  coopMatReduceNV(l_o, L, gl_CooperativeMatrixReduceRowNV, first_of);
+  O /= l_o;
+  const uint o_base = b * pc.o_strides.x + h * pc.o_strides.y;
+  tensorLayoutNV<2, gl_CooperativeMatrixClampModeConstantNV> o_rows = rows_of(N, pc.o_strides.z);
+  if (O_F32) {
+    coopMatStoreTensorNV(O, o32, o_base, sliceTensorLayoutNV(o_rows, row0, BR, 0, DH));
+  } else {
+    coopmat<float16_t, gl_ScopeWorkgroup, BR, DH, gl_MatrixUseAccumulator> Oh = coopmat<float16_t, gl_ScopeWorkgroup, BR, DH, gl_MatrixUseAccumulator>(O);
+    coopMatStoreTensorNV(Oh, o16, o_base, sliceTensorLayoutNV(o_rows, row0, BR, 0, DH));
+  }
+}
