@@ -192,6 +192,12 @@ void sla2_graph_build_forward(sla2_graph *g, const sla2_config *c, int64_t B, in
   n->out[0] = SLA2_SLOT_O;
 }
 
+const sla2_node *sla2_graph_find_node(const sla2_graph *g, sla2_op op) {
+  for (int i = 0; i < g->node_count; i++)
+    if (g->nodes[i].op == op) return &g->nodes[i];
+  return NULL;
+}
+
 bool sla2_graph_is_whole_forward(const sla2_graph *g, int first, int count) {
   if (g->keep_intermediates || first != 0 || count != g->node_count || g->node_count == 0) return false;
   if (g->bq <= 0 || g->bk <= 0 || g->nodes[0].op != SLA2_OP_SMOOTH_K) return false; /* not a forward graph */

@@ -149,6 +149,8 @@ void sla2_graph_build_forward(sla2_graph *graph, const sla2_config *config, int6
  * then only the caller's slots (O, LSE, LUT, ...) are observed, and a backend may run the graph
  * as fused passes that never write some intermediates. */
 bool sla2_graph_is_whole_forward(const sla2_graph *graph, int first, int count);
+/* The first node with this op, or NULL (fused backends find ROUTE, SPARSE_ATTN, ... this way). */
+const sla2_node *sla2_graph_find_node(const sla2_graph *graph, sla2_op op);
 /* Dense attention: one DENSE_ATTN node (LSE optional). */
 void sla2_graph_build_dense(sla2_graph *graph, int64_t B, int64_t H, int64_t N, int64_t D,
                             float scale, bool with_lse);

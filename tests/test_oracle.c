@@ -878,6 +878,26 @@ START_TEST(test_graph_is_whole_forward) {
 }
 END_TEST
 
+/* sla2_graph_find_node: the first node of an op, NULL when the graph has none. */
+START_TEST(test_graph_find_node) {
+  forward_problem p;
+  forward_setup(&p, 1, 2, 64, 16, 0.25, SLA2_QUANT_INT8_FP8, SLA2_ALPHA_PER_HEAD);
+  const sla2_graph *g = &p.g;
+  const sla2_node *route = sla2_graph_find_node(g, SLA2_OP_ROUTE);
+  ck_assert_ptr_nonnull(route);
+  ck_assert_int_eq(route->op, SLA2_OP_ROUTE);
+  for (const sla2_node *n = g->nodes; n < route; n++) ck_assert_int_ne(n->op, SLA2_OP_ROUTE);
+  ck_assert_ptr_eq(sla2_graph_find_node(g, SLA2_OP_SMOOTH_K), &g->nodes[0]);
+  ck_assert_ptr_null(sla2_graph_find_node(g, SLA2_OP_DENSE_ATTN));
+  forward_free(&p);
+  sla2_graph dense;
+  memset(&dense, 0, sizeof dense);
+  sla2_graph_build_dense(&dense, 1, 2, 64, 16, 0.25f, true);
+  ck_assert_ptr_eq(sla2_graph_find_node(&dense, SLA2_OP_DENSE_ATTN), &dense.nodes[0]);
+  ck_assert_ptr_null(sla2_graph_find_node(&dense, SLA2_OP_ROUTE));
+}
+END_TEST
+
 Suite *suite_oracle(void) {
   Suite *s = suite_create("oracle");
   TCase *tc = tcase_create("formats");
@@ -919,6 +939,7 @@ Suite *suite_oracle(void) {
   tcase_add_test(tc, test_k_equals_tn_is_dense);
   tcase_add_test(tc, test_alpha_extremes);
   tcase_add_test(tc, test_graph_is_whole_forward);
+  tcase_add_test(tc, test_graph_find_node);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("arguments");

@@ -16,13 +16,6 @@
 #include "backends/cuda/cuda_internal.h"
 #include "core/error.h"
 
-/* Index into g->nodes of the first node with this op (the graph is the forward graph). */
-static int find_node(const sla2_graph *g, sla2_op op) {
-  for (int i = 0; i < g->node_count; i++)
-    if (g->nodes[i].op == op) return i;
-  return -1;
-}
-
 bool cuda_fused_forward_applies(const sla2_graph *g, int first, int count) {
   return g->D <= CUDA_KV_MAX_D && g->D <= CUDA_LIN_MAX_D && sla2_graph_is_whole_forward(g, first, count);
 }
@@ -66,8 +59,8 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
   ka.htot = (float *)buf[SLA2_SLOT_HTOT], ka.ztot = (float *)buf[SLA2_SLOT_ZTOT];
   if ((st = cuda_kv_launch(x, &ka, kv_part)) != SLA2_OK) return st;
   /* 4. route, 5. sparse branch */
-  if ((st = cuda_op_route(x, &g->nodes[find_node(g, SLA2_OP_ROUTE)])) != SLA2_OK) return st;
-  if ((st = cuda_op_attention(x, &g->nodes[find_node(g, SLA2_OP_SPARSE_ATTN)])) != SLA2_OK) return st;
+  if ((st = cuda_op_route(x, sla2_graph_find_node(g, SLA2_OP_ROUTE))) != SLA2_OK) return st;
+  if ((st = cuda_op_attention(x, sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN))) != SLA2_OK) return st;
   /* 6. linear branch + combine */
   cuda_lin_args la;
   memset(&la, 0, sizeof la);

@@ -17,13 +17,6 @@
 
 #define SUM_BYTES ((size_t)8) /* one sum_t in the kernels */
 
-/* Index into g->nodes of the first node with this op (the graph is the forward graph). */
-static const sla2_node *node_of(const sla2_graph *g, sla2_op op) {
-  for (int i = 0; i < g->node_count; i++)
-    if (g->nodes[i].op == op) return &g->nodes[i];
-  return NULL;
-}
-
 /* Local memory of kpass: phi(K~), V and K~ rows of one key block. */
 static size_t kpass_local_bytes(const sla2_graph *g) { return 3 * (size_t)(g->bk * g->D) * sizeof(float); }
 
@@ -120,7 +113,7 @@ sla2_status ocl_fused_forward(const ocl_exec *x) {
   if ((st = ocl_kv_total(x, x->buf[SLA2_SLOT_HBLK], x->buf[SLA2_SLOT_ZBLK], x->buf[SLA2_SLOT_HTOT],
                          x->buf[SLA2_SLOT_ZTOT])) != SLA2_OK)
     return st;
-  if ((st = ocl_op_route(x, node_of(g, SLA2_OP_ROUTE))) != SLA2_OK) return st;
-  if ((st = ocl_op_attention(x, node_of(g, SLA2_OP_SPARSE_ATTN))) != SLA2_OK) return st;
-  return ocl_linear_combine(x, node_of(g, SLA2_OP_LINEAR_ATTN), node_of(g, SLA2_OP_COMBINE));
+  if ((st = ocl_op_route(x, sla2_graph_find_node(g, SLA2_OP_ROUTE))) != SLA2_OK) return st;
+  if ((st = ocl_op_attention(x, sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN))) != SLA2_OK) return st;
+  return ocl_linear_combine(x, sla2_graph_find_node(g, SLA2_OP_LINEAR_ATTN), sla2_graph_find_node(g, SLA2_OP_COMBINE));
 }
