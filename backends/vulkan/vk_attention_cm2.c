@@ -15,7 +15,7 @@ typedef struct cm2_tile {
   uint32_t br, bc, wg;
 } cm2_tile;
 
-static const cm2_tile DEFAULT_TILE = {128u, 64u, 256u};
+static const cm2_tile DEFAULT_TILE = {64u, 64u, 128u};
 
 static bool valid_tile(const cm2_tile *t) {
   const bool rows_ok = t->br == 32u || t->br == 64u || t->br == 128u || t->br == 256u;
@@ -65,6 +65,13 @@ typedef struct cm2_push {
   uint32_t write_lse;
 } cm2_push;
 
+/* K and V tiles can be loaded whole from inside the tensors, with rows aligned to 16 bytes. */
+static bool inner_kv(const cm2_push *p, int64_t N, uint32_t bc) {
+  bool aligned = true;
+  for (int i = 0; i < 3; i++) aligned = aligned && p->k_strides[i] % 8u == 0 && p->v_strides[i] % 8u == 0;
+  return aligned && N >= (int64_t)bc;
+}
+
 sla2_status vk_attention_cm2(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
   const cm2_tile t = tile_of();
@@ -78,7 +85,8 @@ sla2_status vk_attention_cm2(vk_run *r, const sla2_node *node) {
   for (int i = 0; i < 3; i++) d.bind[i] = r->buf[node->in[i]];
   d.bind[7] = r->buf[node->out[0]];
   if (p.write_lse) d.bind[8] = r->buf[node->out[1]];
-  const uint32_t spec[] = {t.wg, (uint32_t)g->D, t.br, t.bc, vk_slot_dtype(g, node->out[0]) == SLA2_F32};
+  const uint32_t spec[] = {t.wg, (uint32_t)g->D, t.br, t.bc, vk_slot_dtype(g, node->out[0]) == SLA2_F32,
+                           inner_kv(&p, g->N, t.bc)};
   for (uint32_t i = 0; i < sizeof spec / sizeof spec[0]; i++) d.spec[i] = spec[i];
   d.spec_count = sizeof spec / sizeof spec[0];
   d.push = &p, d.push_bytes = sizeof p;
