@@ -18,9 +18,11 @@ vk_attention_geometry vk_attention_baseline_geometry(const vk_device *dev, int64
 bool vk_attention_coopmat_fits(const vk_device *dev, const sla2_graph *g, const sla2_node *node);
 sla2_status vk_attention_coopmat(vk_run *r, const sla2_node *node);
 
-/* Workgroup-scope cooperative-matrix kernel (vk_attention_cm2.c): f16 DENSE_ATTN on devices with
- * dev->coopmat2. */
+/* Workgroup-scope cooperative-matrix kernel (vk_attention_cm2.c): f16 DENSE_ATTN and f16
+ * SPARSE_ATTN of quant mode `none` on devices with dev->coopmat2. The scratch it needs for graph g
+ * (the KSPLIT buffer; 0 when its sparse kernel does not run). */
 bool vk_attention_cm2_fits(const vk_device *dev, const sla2_graph *g, const sla2_node *node);
 sla2_status vk_attention_cm2(vk_run *r, const sla2_node *node);
+size_t vk_attention_cm2_scratch_bytes(const vk_device *dev, const sla2_graph *g);
 
 #endif

@@ -1,13 +1,17 @@
-/* Vulkan backend: DENSE_ATTN with f16 Q, K, V on workgroup-scope cooperative matrices
- * (shaders/vulkan/attention_cm2_f16.comp). Devices with dev->coopmat2 only.
+/* Vulkan backend: DENSE_ATTN with f16 Q, K, V, and SPARSE_ATTN of quant mode `none` with f16 Q
+ * and V, on workgroup-scope cooperative matrices (shaders/attention_cm2_f16.comp). Devices with
+ * dev->coopmat2 only. Sparse attention first splits the f32 K~ into f16 hi and lo halves
+ * (shaders/split_f16.comp) in the KSPLIT scratch buffer.
  *
  * Tile: BR query rows per workgroup of WG invocations, BC keys per step. The default was the
  * fastest in SLA2_VULKAN_CM2_TILE sweeps on the H100 (backends/vulkan/NOTES.md); that variable,
- * "BRxBCxWG" (e.g. 128x64x256), overrides it for measuring. */
+ * "BRxBCxWG" (e.g. 128x64x256), overrides it for measuring. Sparse attention caps BR at the
+ * query block and BC at the key block. */
 #include "backends/vulkan/vk_attention.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "shaders/common/sla2_constants.h"
 
@@ -24,30 +28,45 @@ static bool valid_tile(const cm2_tile *t) {
   return rows_ok && keys_ok && wg_ok;
 }
 
-static cm2_tile tile_of(void) {
+static cm2_tile tile_of(const sla2_graph *g, const sla2_node *node) {
   cm2_tile t = DEFAULT_TILE;
   const char *v = getenv("SLA2_VULKAN_CM2_TILE");
   cm2_tile forced;
   if (v && sscanf(v, "%ux%ux%u", &forced.br, &forced.bc, &forced.wg) == 3 && valid_tile(&forced)) t = forced;
+  if (node->op == SLA2_OP_SPARSE_ATTN) {
+    if (t.br > (uint32_t)g->bq) t.br = (uint32_t)g->bq;
+    if (t.bc > (uint32_t)g->bk) t.bc = (uint32_t)g->bk;
+  }
   return t;
 }
 
 static bool multiple(uint32_t x, uint32_t granularity) { return granularity == 0 || x % granularity == 0; }
 
-bool vk_attention_cm2_fits(const vk_device *dev, const sla2_graph *g, const sla2_node *node) {
-  if (!dev->coopmat2 || node->op != SLA2_OP_DENSE_ATTN) return false;
-  for (int i = 0; i < 3; i++)
-    if (vk_slot_dtype(g, node->in[i]) != SLA2_F16) return false;
-  const uint32_t o_dt = vk_slot_dtype(g, node->out[0]);
-  if (o_dt != SLA2_F16 && o_dt != SLA2_F32) return false;
-  /* Tensor-layout loads and stores take unit channel strides. */
+static bool unit_channel_stride(const sla2_graph *g, int slot) {
   uint32_t s[4];
-  const int slots[4] = {node->in[0], node->in[1], node->in[2], node->out[0]};
-  for (int i = 0; i < 4; i++) {
-    vk_slot_strides(g, slots[i], s);
-    if (s[3] != 1u) return false;
-  }
-  const cm2_tile t = tile_of();
+  vk_slot_strides(g, slot, s);
+  return s[3] == 1u;
+}
+
+/* Dense: f16 Q, K, V and f16 or f32 O. Sparse: quant `none`, f16 Q and V; K~ and O_s are f32, and
+ * the hi and lo halves of K~ are indexed in 32 bits. */
+static bool operands_fit(const sla2_graph *g, const sla2_node *node) {
+  const bool dense = node->op == SLA2_OP_DENSE_ATTN;
+  if (!dense && (node->op != SLA2_OP_SPARSE_ATTN || g->quant != SLA2_QUANT_NONE)) return false;
+  if (!dense && 2u * (uint64_t)(g->B * g->H * g->N * g->D) > UINT32_MAX) return false;
+  const int q = node->in[0], k = node->in[1], v = node->in[2], o = node->out[0];
+  if (vk_slot_dtype(g, q) != SLA2_F16 || vk_slot_dtype(g, v) != SLA2_F16) return false;
+  if (dense && vk_slot_dtype(g, k) != SLA2_F16) return false;
+  const uint32_t o_dt = vk_slot_dtype(g, o);
+  if (o_dt != SLA2_F16 && o_dt != SLA2_F32) return false;
+  /* Tensor-layout loads and stores take unit channel strides (the split reads K~ elementwise). */
+  return unit_channel_stride(g, q) && unit_channel_stride(g, v) && unit_channel_stride(g, o) &&
+         (!dense || unit_channel_stride(g, k));
+}
+
+bool vk_attention_cm2_fits(const vk_device *dev, const sla2_graph *g, const sla2_node *node) {
+  if (!dev->coopmat2 || !operands_fit(g, node)) return false;
+  const cm2_tile t = tile_of(g, node);
   const uint32_t D = (uint32_t)g->D;
   uint32_t bit = 0;
   while (bit < 6u && (32u << bit) != t.wg) bit++;
@@ -58,12 +77,36 @@ bool vk_attention_cm2_fits(const vk_device *dev, const sla2_graph *g, const sla2
          multiple(D, gr[1]) && multiple(t.bc, gr[2]);
 }
 
+size_t vk_attention_cm2_scratch_bytes(const vk_device *dev, const sla2_graph *g) {
+  const sla2_node *node = sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN);
+  if (!node || !vk_attention_cm2_fits(dev, g, node)) return 0;
+  return 2u * (size_t)(g->B * g->H * g->N * g->D) * sizeof(uint16_t); /* hi and lo halves */
+}
+
 typedef struct cm2_push {
   uint32_t q_strides[4], k_strides[4], v_strides[4], o_strides[4];
   uint32_t N;
   float scale_log2e;
-  uint32_t write_lse;
+  uint32_t bq, bk, Tm, k, lo_offset;
 } cm2_push;
+
+typedef struct split_push {
+  uint32_t strides[4];
+  uint32_t N, D, lo_offset;
+} split_push;
+
+/* K~ into f16 hi and lo halves, contiguous [B, H, N, D], in the KSPLIT scratch. */
+static sla2_status split_k(vk_run *r, int ks, uint32_t lo_offset) {
+  const sla2_graph *g = r->g;
+  split_push p = {.N = (uint32_t)g->N, .D = (uint32_t)g->D, .lo_offset = lo_offset};
+  vk_slot_strides(g, ks, p.strides);
+  vk_dispatch_desc d = {.shader = VK_SHADER_split_f16, .push = &p, .push_bytes = sizeof p};
+  d.bind[0] = r->buf[ks], d.bind[1] = r->dev->scratch[VK_SCRATCH_KSPLIT];
+  const uint64_t per_bh = (uint64_t)g->N * (uint64_t)g->D, groups = (per_bh + 255u) / 256u;
+  d.groups[0] = groups < 65535u ? (uint32_t)groups : 65535u;
+  d.groups[1] = (uint32_t)g->H, d.groups[2] = (uint32_t)g->B;
+  return vk_dispatch(r, &d);
+}
 
 /* K and V tiles can be loaded whole from inside the tensors, with rows aligned to 16 bytes. */
 static bool inner_kv(const cm2_push *p, int64_t N, uint32_t bc) {
@@ -74,22 +117,37 @@ static bool inner_kv(const cm2_push *p, int64_t N, uint32_t bc) {
 
 sla2_status vk_attention_cm2(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
-  const cm2_tile t = tile_of();
-  cm2_push p = {.N = (uint32_t)g->N, .scale_log2e = (float)((double)g->scale * 1.4426950408889634),
-                .write_lse = node->out[1] >= 0};
+  const bool sparse = node->op == SLA2_OP_SPARSE_ATTN;
+  const cm2_tile t = tile_of(g, node);
+  const bool write_lse = node->out[1] >= 0;
+  cm2_push p = {.N = (uint32_t)g->N, .scale_log2e = (float)((double)g->scale * 1.4426950408889634)};
+  vk_dispatch_desc d = {.shader = VK_SHADER_attention_cm2_f16};
   vk_slot_strides(g, node->in[0], p.q_strides);
-  vk_slot_strides(g, node->in[1], p.k_strides);
   vk_slot_strides(g, node->in[2], p.v_strides);
   vk_slot_strides(g, node->out[0], p.o_strides);
-  vk_dispatch_desc d = {.shader = VK_SHADER_attention_cm2_f16};
-  for (int i = 0; i < 3; i++) d.bind[i] = r->buf[node->in[i]];
+  d.bind[0] = r->buf[node->in[0]], d.bind[2] = r->buf[node->in[2]];
+  if (sparse) {
+    const uint32_t N = (uint32_t)g->N, D = (uint32_t)g->D;
+    p.lo_offset = (uint32_t)(g->B * g->H) * N * D;
+    p.scale_log2e *= 2.0f; /* the split halves K~ (split_f16.comp) */
+    sla2_status st = split_k(r, node->in[1], p.lo_offset);
+    if (st != SLA2_OK) return st;
+    const uint32_t halves[4] = {(uint32_t)g->H * N * D, N * D, D, 1u};
+    memcpy(p.k_strides, halves, sizeof halves);
+    p.bq = (uint32_t)g->bq, p.bk = (uint32_t)g->bk, p.Tm = (uint32_t)g->Tm, p.k = (uint32_t)g->k;
+    d.bind[1] = r->dev->scratch[VK_SCRATCH_KSPLIT], d.bind[3] = r->buf[node->in[3]];
+  } else {
+    vk_slot_strides(g, node->in[1], p.k_strides);
+    d.bind[1] = r->buf[node->in[1]];
+  }
   d.bind[7] = r->buf[node->out[0]];
-  if (p.write_lse) d.bind[8] = r->buf[node->out[1]];
+  if (write_lse) d.bind[8] = r->buf[node->out[1]];
   const uint32_t spec[] = {t.wg, (uint32_t)g->D, t.br, t.bc, vk_slot_dtype(g, node->out[0]) == SLA2_F32,
-                           inner_kv(&p, g->N, t.bc)};
+                           inner_kv(&p, g->N, t.bc), sparse, write_lse};
   for (uint32_t i = 0; i < sizeof spec / sizeof spec[0]; i++) d.spec[i] = spec[i];
   d.spec_count = sizeof spec / sizeof spec[0];
   d.push = &p, d.push_bytes = sizeof p;
-  d.groups[0] = (uint32_t)((g->N + t.br - 1) / t.br), d.groups[1] = (uint32_t)g->H, d.groups[2] = (uint32_t)g->B;
+  d.groups[0] = sparse ? (uint32_t)g->Tm * ((uint32_t)g->bq / t.br) : (uint32_t)((g->N + t.br - 1) / t.br);
+  d.groups[1] = (uint32_t)g->H, d.groups[2] = (uint32_t)g->B;
   return vk_dispatch(r, &d);
 }

@@ -59,6 +59,7 @@ typedef enum vk_scratch_id {
   VK_SCRATCH_PAIRS,     /* router: float-float scores */
   VK_SCRATCH_PARTIAL,   /* column float-float partial sums / maxima over row chunks */
   VK_SCRATCH_COLSTAT,   /* the per-(b, h, channel) column float-float sums / maxima */
+  VK_SCRATCH_KSPLIT,    /* K~ as f16 hi and lo halves (cooperative-matrix-2 sparse attention) */
   VK_SCRATCH_COUNT
 } vk_scratch_id;
 

@@ -2,6 +2,7 @@
  * slot layouts the shaders are given. */
 #include <string.h>
 
+#include "backends/vulkan/vk_attention.h"
 #include "backends/vulkan/vk_internal.h"
 #include "core/error.h"
 
@@ -77,6 +78,9 @@ sla2_status vk_scratch_prepare(vk_device *dev, const sla2_graph *g) {
     need[VK_SCRATCH_PARTIAL] = bh * chunks * D * 2 * f; /* float-float pairs */
     need[VK_SCRATCH_COLSTAT] = bh * D * 2 * f;
   }
+#ifdef SLA2_VK_HAVE_COOPMAT2
+  need[VK_SCRATCH_KSPLIT] = vk_attention_cm2_scratch_bytes(dev, g);
+#endif
   for (int id = 0; id < VK_SCRATCH_COUNT; id++) {
     sla2_status st = ensure_scratch(dev, (vk_scratch_id)id, need[id]);
     if (st != SLA2_OK) return st;

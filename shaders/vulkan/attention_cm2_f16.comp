@@ -1,4 +1,5 @@
-// DENSE_ATTN with f16 Q, K, V on workgroup-scope cooperative matrices (GL_NV_cooperative_matrix2).
+// DENSE_ATTN with f16 Q, K, V, and SPARSE_ATTN of quant mode `none` with f16 Q and V, on
+// workgroup-scope cooperative matrices (GL_NV_cooperative_matrix2).
 // Built only where the configure-time feature test finds a glslang that compiles
 // GL_NV_cooperative_matrix2 and a spirv-val that validates it (backends/vulkan/CMakeLists.txt);
 // used only on devices that offer VK_NV_cooperative_matrix2 (vk_path.c).
@@ -6,12 +7,16 @@
 // One workgroup owns BR query rows of one (b, h). The driver spreads each matrix over the
 // workgroup and stages the tensor loads; the shader is FlashAttention-2 written on whole tiles:
 //   S = Q K^T (f16 products, f32 sums), scaled into log2 units;
+//     sparse: K is the f32 smoothed K~, split beforehand (split_f16.comp) into f16 halves with
+//     K~ = 2 (hi + 2^-11 lo), and S = 2 (Q hi^T + 2^-11 Q lo^T), which carries K~ to about 22 bits;
 //   M' = max(M, rowmax S); P = 2^(S - M'); L = 2^(M - M') L + rowsum P; O = 2^(M - M') O + P V.
+// Dense attention walks every key tile; sparse attention walks the key blocks its LUT row lists,
+// BC keys at a time, and stores only the rows of its query block.
 // Row quantities (M, L) are kept as BR x BC matrices with each row's value in every column (the
 // reductions produce them that way); they are widened to BR x DH for the scaling of O.
-// The oracle's f32 softmax is matched to the suite's f16 bounds: P enters P V and the row sums as
-// f16 (the same P in numerator and denominator), all sums in f32. Masked key columns (past N,
-// last tile only) and the initial row maximum use a finite stand-in for -inf, as the other Vulkan
+// The oracle's f32 softmax is matched to the suite's f16 bounds: P enters P V as f16, all sums in
+// f32; the row sums take the same f16 P unless the LSE is written (WRITE_LSE). Masked key columns (past N,
+// or outside the key block) and the initial row maximum use a finite stand-in for -inf, as the other Vulkan
 // kernels do.
 #version 450
 #extension GL_EXT_control_flow_attributes : require
@@ -30,17 +35,25 @@ layout(constant_id = 4) const bool O_F32 = false; // O is f32 (else f16)
 // N >= BC and every K and V stride a multiple of 8 elements: K and V tiles are loaded from
 // inside the tensor without bounds checks, with 16-byte aligned rows (see the loop in main).
 layout(constant_id = 5) const bool INNER_KV = false;
+layout(constant_id = 6) const bool SPARSE = false;
+// The log-sum-exp is written. Then the row sums L are those of the f32 P (a row reduction), so
+// that LSE carries f32 accuracy; else of the f16 P that enters P V (P times a matrix of ones,
+// faster).
+layout(constant_id = 7) const bool WRITE_LSE = false;
 
 layout(push_constant) uniform Push {
   uvec4 q_strides, k_strides, v_strides, o_strides; // elements: b, h, n, channel (channel is 1)
   uint N;
   float scale_log2e; // the softmax scale times log2(e)
-  uint write_lse;
+  // Sparse attention only: query / key block sizes, query blocks per (b, h), LUT entries per
+  // query block, and where the lo half of K~ starts in the K binding.
+  uint bq, bk, Tm, k, lo_offset;
 } pc;
 
 layout(std430, binding = 0) readonly buffer Q { float16_t q[]; };
 layout(std430, binding = 1) readonly buffer K { float16_t k[]; };
 layout(std430, binding = 2) readonly buffer V { float16_t v[]; };
+layout(std430, binding = 3) readonly buffer Lut { int lut[]; };
 layout(std430, binding = 7) writeonly buffer O16 { float16_t o16[]; };
 layout(std430, binding = 7) writeonly buffer O32 { float o32[]; };
 layout(std430, binding = 8) writeonly buffer Lse { float lse[]; };
@@ -48,8 +61,10 @@ layout(std430, binding = 8) writeonly buffer Lse { float lse[]; };
 #define ACC(R, C) coopmat<float, gl_ScopeWorkgroup, R, C, gl_MatrixUseAccumulator>
 #define MASKED (-3.0e38)
 const float LN2 = 0.69314718055994531;
+const float LO_SCALE = 2048.0; // split_f16.comp's scale of the lo half
 
 float max_of(const in float a, const in float b) { return max(a, b); }
+float sum_of(const in float a, const in float b) { return a + b; }
 float first_of(const in float a, const in float b) { return a; }
 float max_elem(const in uint r, const in uint c, const in float a, const in float b) { return max(a, b); }
 float pow2_minus(const in uint r, const in uint c, const in float x, const in float m) { return exp2(x - m); }
@@ -81,8 +96,16 @@ tensorLayoutNV<2> inner_rows(uint rows, uint stride) {
 }
 
 void main() {
-  const uint b = gl_WorkGroupID.z, h = gl_WorkGroupID.y, row0 = gl_WorkGroupID.x * BR;
-  const uint N = pc.N;
+  const uint b = gl_WorkGroupID.z, h = gl_WorkGroupID.y, N = pc.N;
+  // The query rows this workgroup stores: [row0, row_end).
+  uint row0 = gl_WorkGroupID.x * BR, row_end = N, lut_row = 0u, key_tiles = (N + BC - 1u) / BC;
+  if (SPARSE) {
+    const uint per_block = pc.bq / BR, i = gl_WorkGroupID.x / per_block;
+    row0 = i * pc.bq + (gl_WorkGroupID.x % per_block) * BR;
+    row_end = min(i * pc.bq + pc.bq, N);
+    lut_row = ((b * gl_NumWorkGroups.y + h) * pc.Tm + i) * pc.k;
+    key_tiles = pc.k * (pc.bk / BC);
+  }
   tensorViewNV<2, false, 1, 0> transposed = createTensorViewNV(2, false, 1, 0);
 
   coopmat<float16_t, gl_ScopeWorkgroup, BR, DH, gl_MatrixUseA> Qm;
@@ -97,25 +120,41 @@ void main() {
   ACC(BR, DH) O = ACC(BR, DH)(0.0);
   ACC(BR, BC) M = ACC(BR, BC)(MASKED);
   ACC(BR, BC) L = ACC(BR, BC)(0.0);
-  const uint tiles = (N + BC - 1u) / BC;
 
   // Bounds-checked loads made the whole kernel 1.2x slower on the H100. With INNER_KV every tile
-  // is loaded whole from inside the tensor: when BC does not divide N, the last tile starts at
-  // N - BC instead, and its columns that the previous tile already covered are masked. (A separate
-  // clamped last tile, even in a function, ran out of registers and was 4x slower.)
+  // is loaded whole from inside the tensor: a tile that would cross N starts at N - BC instead,
+  // and its columns outside [first key, end) are masked. (A separate clamped last tile, even in a
+  // function, ran out of registers and was 4x slower.)
   // Loads stay where they are used: loading the next tiles early (kept live through the softmax)
   // ran out of registers and was 2-5x slower.
-  [[dont_unroll]] for (uint t = 0u; t < tiles; t++) {
-    const uint start = INNER_KV ? min(t * BC, N - BC) : t * BC;
+  [[dont_unroll]] for (uint t = 0u; t < key_tiles; t++) {
+    uint first = t * BC, end = min(first + BC, N);
+    if (SPARSE) {
+      const uint block = uint(lut[lut_row + t / (pc.bk / BC)]);
+      first = block * pc.bk + (t % (pc.bk / BC)) * BC;
+      end = min(first + BC, N);
+      if (first >= N) continue; // a tile past N in a partial last key block
+    }
+    const uint start = INNER_KV ? min(first, N - BC) : first;
+    ACC(BR, BC) S = ACC(BR, BC)(0.0);
+    if (SPARSE) { // S = Q lo^T 2^-11 first, then + Q hi^T below; pc.scale_log2e carries the 2
+      coopmat<float16_t, gl_ScopeWorkgroup, DH, BC, gl_MatrixUseB> Klo;
+      if (INNER_KV) {
+        coopMatLoadTensorNV(Klo, k, k_base + pc.lo_offset, sliceTensorLayoutNV(k_inner, start, BC, 0, DH), transposed);
+      } else {
+        coopMatLoadTensorNV(Klo, k, k_base + pc.lo_offset, sliceTensorLayoutNV(k_clamped, start, BC, 0, DH), transposed);
+      }
+      S = coopMatMulAdd(Qm, Klo, S) * (1.0 / LO_SCALE);
+    }
     coopmat<float16_t, gl_ScopeWorkgroup, DH, BC, gl_MatrixUseB> Kt;
     if (INNER_KV) {
       coopMatLoadTensorNV(Kt, k, k_base, sliceTensorLayoutNV(k_inner, start, BC, 0, DH), transposed);
     } else {
       coopMatLoadTensorNV(Kt, k, k_base, sliceTensorLayoutNV(k_clamped, start, BC, 0, DH), transposed);
     }
-    ACC(BR, BC) S = coopMatMulAdd(Qm, Kt, ACC(BR, BC)(0.0));
+    S = coopMatMulAdd(Qm, Kt, S);
     S *= pc.scale_log2e;
-    if ((t + 1u) * BC > N) coopMatPerElementNV(S, S, mask_cols, t * BC - start, N - start);
+    if (start != first || end - start < BC) coopMatPerElementNV(S, S, mask_cols, first - start, end - start);
 
     ACC(BR, BC) rowmax, Mnew, P, decay;
     coopMatReduceNV(rowmax, S, gl_CooperativeMatrixReduceRowNV, max_of);
@@ -124,9 +163,14 @@ void main() {
     coopMatPerElementNV(decay, M, pow2_minus, Mnew);
     M = Mnew;
     coopmat<float16_t, gl_ScopeWorkgroup, BR, BC, gl_MatrixUseA> Pa = coopmat<float16_t, gl_ScopeWorkgroup, BR, BC, gl_MatrixUseA>(P);
-    // Row sums on the matrix units (P times a matrix of ones), accumulated onto the decayed L:
-    // faster than a row reduction.
-    L = coopMatMulAdd(Pa, coopmat<float16_t, gl_ScopeWorkgroup, BC, BC, gl_MatrixUseB>(1.0), decay * L);
+    if (WRITE_LSE) {
+      ACC(BR, BC) rowsum;
+      coopMatReduceNV(rowsum, P, gl_CooperativeMatrixReduceRowNV, sum_of);
+      L = decay * L + rowsum;
+    } else {
+      // Row sums on the matrix units (P times a matrix of ones), accumulated onto the decayed L.
+      L = coopMatMulAdd(Pa, coopmat<float16_t, gl_ScopeWorkgroup, BC, BC, gl_MatrixUseB>(1.0), decay * L);
+    }
     coopmat<float16_t, gl_ScopeWorkgroup, BC, DH, gl_MatrixUseB> Vm;
     if (INNER_KV) {
       coopMatLoadTensorNV(Vm, v, v_base, sliceTensorLayoutNV(v_inner, start, BC, 0, DH));
@@ -138,8 +182,8 @@ void main() {
     O = coopMatMulAdd(Pa, Vm, O * decay_o);
   }
 
-  const uint rows = min(BR, N - row0);
-  if (pc.write_lse != 0u) {
+  const uint rows = row0 < row_end ? min(BR, row_end - row0) : 0u;
+  if (WRITE_LSE) {
     ACC(BR, BC) lse_rows;
     coopMatPerElementNV(lse_rows, L, log_of);
     lse_rows += M * LN2;
@@ -149,7 +193,7 @@ void main() {
   coopMatReduceNV(l_o, L, gl_CooperativeMatrixReduceRowNV, first_of);
   O /= l_o;
   const uint o_base = b * pc.o_strides.x + h * pc.o_strides.y;
-  CLAMPED o_rows = clamped_rows(N, pc.o_strides.z);
+  CLAMPED o_rows = clamped_rows(row_end, pc.o_strides.z);
   if (O_F32) {
     coopMatStoreTensorNV(O, o32, o_base, sliceTensorLayoutNV(o_rows, row0, BR, 0, DH));
   } else {
