@@ -49,6 +49,10 @@ const conf_case conf_cases[] = {
     {"int8_f16_q64",      1, 2, 200, 64,  64,  32, 0.5,   SM,               Q8,   true,  PH, RL, SLA2_F16,  BNHD},
     {"fp8_bf16_d128",     1, 2, 700, 128, 128, 64, 0.3,   SM,               Q8F8, true,  PH, RL, SLA2_BF16, BHND},
     {"fp8_q64_bk16_all",  1, 1, 300, 128, 64,  16, 1.0,   SM,               Q8F8, true,  PH, RL, SLA2_F32,  BHND},
+    /* f16 `none` at small blocks and at 128-key blocks walked in sub-tiles, one of them past N
+     * (the Vulkan cooperative-matrix-2 kernel's row and key tiling). */
+    {"f16_q32_bk16_none", 1, 2, 150, 64,  32,  16, 0.3,   SM,               QN,   true,  PH, RL, SLA2_F16,  BHND},
+    {"f16_bk128_none",    1, 1, 330, 128, 64,  128, 0.7,  SM,               QN,   true,  PH, RL, SLA2_F16,  BNHD},
     /* The widest head dimension: the backends' D > 128 paths. */
     {"d256_int8",         1, 1, 150, 256, 64,  32, 0.4,   SM,               Q8,   true,  PH, RL, SLA2_F32,  BHND},
 };
