@@ -1,12 +1,13 @@
 /* Vulkan backend: DENSE_ATTN with f16 Q, K, V, and SPARSE_ATTN of quant mode `none` with f16 Q
- * and V, on workgroup-scope cooperative matrices (shaders/attention_cm2_f16.comp). Devices with
+ * and V, on workgroup-scope cooperative matrices (shaders/vulkan/attention_cm2_f16.comp). Devices with
  * dev->coopmat2 only. Sparse attention first splits the f32 K~ into f16 hi and lo halves
- * (shaders/split_f16.comp) in the KSPLIT scratch buffer.
+ * (shaders/vulkan/split_f16.comp) in the KSPLIT scratch buffer.
  *
  * Tile: BR query rows per workgroup of WG invocations, BC keys per step. The default was the
  * fastest in SLA2_VULKAN_CM2_TILE sweeps on the H100 (backends/vulkan/NOTES.md); that variable,
  * "BRxBCxWG" (e.g. 128x64x256), overrides it for measuring. Sparse attention caps BR at the
- * query block and BC at the key block. */
+ * query block and BC at the key block; query blocks of 16 rows stay on the other kernels (the
+ * H100 ran tiles of 32 x 16 and up in the suite, none smaller). */
 #include "backends/vulkan/vk_attention.h"
 
 #include <stdio.h>
@@ -68,6 +69,7 @@ bool vk_attention_cm2_fits(const vk_device *dev, const sla2_graph *g, const sla2
   if (!dev->coopmat2 || !operands_fit(g, node)) return false;
   const cm2_tile t = tile_of(g, node);
   const uint32_t D = (uint32_t)g->D;
+  if (t.br < 32u) return false;
   uint32_t bit = 0;
   while (bit < 6u && (32u << bit) != t.wg) bit++;
   if (bit == 6u || !(dev->cm2_invocations & (1u << bit))) return false;
