@@ -1,7 +1,7 @@
 /* Vulkan backend: DENSE_ATTN with f16 Q, K, V, and SPARSE_ATTN of quant mode `none` with f16 Q
- * and V, on workgroup-scope cooperative matrices (shaders/vulkan/attention_cm2_f16.comp). Devices with
- * dev->coopmat2 only. Sparse attention first splits the f32 K~ into f16 hi and lo halves
- * (shaders/vulkan/split_f16.comp) in the KSPLIT scratch buffer.
+ * and V, on workgroup-scope cooperative matrices (shaders/vulkan/attention_cm2_f16.comp).
+ * Devices with dev->coopmat2 only. Sparse attention first splits the f32 K~ into f16 hi and lo
+ * halves (shaders/vulkan/split_f16.comp) in the KSPLIT scratch buffer.
  *
  * Tile: BR query rows per workgroup of WG invocations, BC keys per step. The default was the
  * fastest in SLA2_VULKAN_CM2_TILE sweeps on the H100 (backends/vulkan/NOTES.md); that variable,
