@@ -53,6 +53,9 @@ const conf_case conf_cases[] = {
      * (the Vulkan cooperative-matrix-2 kernel's row and key tiling). */
     {"f16_q32_bk16_none", 1, 2, 150, 64,  32,  16, 0.3,   SM,               QN,   true,  PH, RL, SLA2_F16,  BHND},
     {"f16_bk128_none",    1, 1, 330, 128, 64,  128, 0.7,  SM,               QN,   true,  PH, RL, SLA2_F16,  BNHD},
+    /* CUDA's memory-light linear branch (2 k <= Tn) at 128-key blocks, one partial, with alpha
+     * per query block and several tiles per LUT row. */
+    {"bf16_bk128_light",  1, 2, 600, 128, 128, 128, 0.4,  SM,               Q8F8, true,  PB, RL, SLA2_BF16, BHND},
     /* The widest head dimension: the backends' D > 128 paths. */
     {"d256_int8",         1, 1, 150, 256, 64,  32, 0.4,   SM,               Q8,   true,  PH, RL, SLA2_F32,  BHND},
 };

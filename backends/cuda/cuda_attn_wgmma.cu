@@ -24,12 +24,8 @@
 #include "core/error.h"
 
 #ifdef SLA2_CUDA_SM90A
-#include <cudaTypedefs.h>
-
 #include "backends/cuda/cuda_attn_wgmma.cuh"
-
-#define WG_BN 128       /* key positions per tile */
-#define WG_PANEL 16384  /* one 64-column panel of a 128-row tile: 128 rows x 128 bytes */
+#include "backends/cuda/cuda_tma.cuh"
 
 /* What the kernel reads and how it forms S (template parameter MODE). */
 enum {
@@ -349,12 +345,6 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
 #endif
 }
 
-/* TMA needs 16-byte aligned rows and strides of a 16-bit tensor with unit channel stride. */
-static bool tma_ok(const cuda_t4 &t, int dtype) {
-  return t.dtype == dtype && t.s[3] == 1 && t.s[2] % 8 == 0 && t.s[1] % 8 == 0 && t.s[0] % 8 == 0 &&
-         (uintptr_t)t.base % 16 == 0;
-}
-
 static bool is16(int dtype) { return dtype == SLA2_BF16 || dtype == SLA2_F16; }
 
 /* The kernel variant for these arguments: mode and consumer warpgroups, or false. */
@@ -362,7 +352,7 @@ static bool wg_variant(const attn_args &a, int *mode, int *nc) {
   if (a.D != 64 && a.D != 128) return false;
   if (!a.lut) {
     *mode = WG_DENSE, *nc = 2;
-    return is16(a.q.dtype) && tma_ok(a.q, a.q.dtype) && tma_ok(a.k, a.q.dtype) && tma_ok(a.v, a.q.dtype);
+    return is16(a.q.dtype) && cuda_tma_ok(a.q, a.q.dtype) && cuda_tma_ok(a.k, a.q.dtype) && cuda_tma_ok(a.v, a.q.dtype);
   }
   if ((a.rows != 64 && a.rows != 128) || a.bk > WG_BN || WG_BN % a.bk != 0) return false;
   *nc = a.rows / 64;
@@ -370,13 +360,13 @@ static bool wg_variant(const attn_args &a, int *mode, int *nc) {
     *mode = WG_FP8;
     return true;
   }
-  if (!is16(a.v.dtype) || !tma_ok(a.v, a.v.dtype)) return false;
+  if (!is16(a.v.dtype) || !cuda_tma_ok(a.v, a.v.dtype)) return false;
   if (a.quant == SLA2_QMODE_INT8) {
     *mode = WG_INT8;
     return true;
   }
   *mode = WG_SPLIT;
-  return a.quant == SLA2_QMODE_NONE && a.q.dtype == a.v.dtype && tma_ok(a.q, a.q.dtype) && a.k.dtype == SLA2_F32;
+  return a.quant == SLA2_QMODE_NONE && a.q.dtype == a.v.dtype && cuda_tma_ok(a.q, a.q.dtype) && a.k.dtype == SLA2_F32;
 }
 
 /* wg_layout<nc, dp, mode>::BYTES at run time (launch() asserts they agree). */
@@ -393,44 +383,13 @@ bool attn_wgmma_supported(const attn_args &a, const cuda_device_ctx *dev) {
   return (size_t)wg_smem_bytes(nc, a.D, mode) <= dev->smem_optin;
 }
 
-static PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder(void) {
-  static const PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
-    void *p = nullptr;
-    cudaDriverEntryPointQueryResult q;
-    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &q) != cudaSuccess ||
-        q != cudaDriverEntryPointSuccess)
-      p = nullptr;
-    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(p);
-  }();
-  return fn;
-}
-
-/* A (D, N, H, B) map of a [B,H,N,D] view (element strides s, `esize` bytes per element): boxes
- * of `inner` channels x `rows`, swizzled like the kernel's tiles (rows of 128 or 64 bytes). */
-static sla2_status make_map(CUtensorMap *map, const void *base, CUtensorMapDataType type, int esize,
-                            const long long s[4], long long B, int H, int N, int D, int inner, int rows) {
-  PFN_cuTensorMapEncodeTiled_v12000 encode = tensor_map_encoder();
-  if (!encode) return sla2_fail(SLA2_ERROR_DEVICE, "cuda: cuTensorMapEncodeTiled is not available");
-  const cuuint64_t dims[4] = {(cuuint64_t)D, (cuuint64_t)N, (cuuint64_t)H, (cuuint64_t)B};
-  const cuuint64_t strides[3] = {(cuuint64_t)(s[2] * esize), (cuuint64_t)(s[1] * esize), (cuuint64_t)(s[0] * esize)};
-  const cuuint32_t box[4] = {(cuuint32_t)inner, (cuuint32_t)rows, 1, 1}, unit[4] = {1, 1, 1, 1};
-  const CUtensorMapSwizzle swz = inner * esize == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B;
-  const CUresult r = encode(map, type, 4, const_cast<void *>(base), dims, strides, box, unit,
-                            CU_TENSOR_MAP_INTERLEAVE_NONE, swz, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-                            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  if (r != CUDA_SUCCESS) return sla2_fail(SLA2_ERROR_DEVICE, "cuda: tensor map encoding failed (%d)", (int)r);
-  return SLA2_OK;
+static sla2_status map_codes(CUtensorMap *map, const int8_t *codes, long long B, const attn_args &a, int rows) {
+  const long long s[4] = {(long long)a.H * a.N * a.D, (long long)a.N * a.D, a.D, 1};
+  return cuda_tma_map(map, codes, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, s, B, a.H, a.N, a.D, a.D, rows);
 }
 
 static sla2_status map16(CUtensorMap *map, const cuda_t4 &t, long long B, const attn_args &a, int rows) {
-  const CUtensorMapDataType type =
-      t.dtype == SLA2_F16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
-  return make_map(map, t.base, type, 2, t.s, B, a.H, a.N, a.D, 64, rows);
-}
-
-static sla2_status map_codes(CUtensorMap *map, const int8_t *codes, long long B, const attn_args &a, int rows) {
-  const long long s[4] = {(long long)a.H * a.N * a.D, (long long)a.N * a.D, a.D, 1};
-  return make_map(map, codes, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, s, B, a.H, a.N, a.D, a.D, rows);
+  return cuda_tma_map16(map, t, B, a.H, a.N, a.D, rows);
 }
 
 template <int NC, int DP, int MODE, bool F16>

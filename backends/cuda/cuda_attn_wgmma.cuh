@@ -1,11 +1,15 @@
-/* sm_90a building blocks for the Hopper attention kernel (cuda_attn_wgmma.cu): mbarriers, TMA
- * tile loads, warpgroup MMA (wgmma) and its shared-memory descriptors. Device code only; every
- * function here is compiled for sm_90a alone (the caller guards its use). */
+/* sm_90a building blocks for the Hopper kernels (cuda_attn_wgmma.cu, cuda_linear_wgmma.cu):
+ * mbarriers, TMA tile loads, warpgroup MMA (wgmma) and its shared-memory descriptors, and the
+ * tile sizes both kernels share. Device code only; every function here is compiled for sm_90a
+ * alone (the caller guards its use). */
 #ifndef SLA2_BACKENDS_CUDA_ATTN_WGMMA_CUH
 #define SLA2_BACKENDS_CUDA_ATTN_WGMMA_CUH
 
 #include <cuda.h>
 #include <stdint.h>
+
+#define WG_BN 128       /* key positions per tile */
+#define WG_PANEL 16384  /* one 64-column panel of a 128-row 16-bit tile: 128 rows x 128 bytes */
 
 __device__ inline uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
 
@@ -146,6 +150,21 @@ __device__ inline void wgmma_ss_n128(float (&d)[64], uint64_t da, uint64_t db, i
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 " WG_ACC64 ", %64, %65, p, 1, 1, 0, 0;\n}\n"
                  : WG_OUT64(d)
+                 : "l"(da), "l"(db), "r"(accumulate));
+}
+
+/* D[64x64] (+)= A[64x16] B[16x64], A and B from shared memory, both K-major. */
+template <bool F16>
+__device__ inline void wgmma_ss_n64(float (&d)[32], uint64_t da, uint64_t db, int accumulate) {
+  if (F16)
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " WG_ACC32 ", %32, %33, p, 1, 1, 0, 0;\n}\n"
+                 : WG_OUT32(d)
+                 : "l"(da), "l"(db), "r"(accumulate));
+  else
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " WG_ACC32 ", %32, %33, p, 1, 1, 0, 0;\n}\n"
+                 : WG_OUT32(d)
                  : "l"(da), "l"(db), "r"(accumulate));
 }
 

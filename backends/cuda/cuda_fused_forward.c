@@ -10,6 +10,9 @@
  *      ZBLK, HTOT, ZTOT from K and V directly (phi(K~) never leaves the chip)
  *   4. ROUTE and 5. SPARSE_ATTN as nodes
  *   6. the linear branch with phi(Q) computed in place and COMBINE in its epilogue: O written once
+ * On Hopper, where cuda_linear_light_applies, step 3 writes phi(K~) in f16 instead of HBLK / ZBLK,
+ * and step 6 is the memory-light form on the sparse kernel's pipeline (cuda_linear_wgmma.cu),
+ * prepared (phi(q), the split H_tot) right after step 3.
  * Per-stage timing and keep_intermediates run node by node instead (cuda_backend.c). */
 #include <string.h>
 
@@ -25,6 +28,7 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
   void *const *buf = x->buf;
   const size_t BHD = (size_t)(g->B * g->H) * (size_t)g->D;
   const bool quant = g->quant != SLA2_QUANT_NONE, fp8 = g->quant == SLA2_QUANT_INT8_FP8;
+  const bool light = cuda_linear_light_applies(x);
   cudaStream_t s = x->dev->stream;
 
   /* scratch: [K column sums (double) | V column amax | kv partial totals] */
@@ -55,13 +59,19 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
   ka.kbar = (float *)buf[SLA2_SLOT_KBAR];
   if (quant) ka.kcodes = (int8_t *)buf[SLA2_SLOT_KCODES], ka.kscale = (float *)buf[SLA2_SLOT_KSCALE];
   if (fp8) ka.vcodes = (uint8_t *)buf[SLA2_SLOT_VCODES], ka.vscale = (float *)buf[SLA2_SLOT_VSCALE];
-  ka.hblk = (float *)buf[SLA2_SLOT_HBLK], ka.zblk = (float *)buf[SLA2_SLOT_ZBLK];
+  if (light) {
+    ka.phik16 = (uint16_t *)buf[SLA2_SLOT_PHIK];
+  } else {
+    ka.hblk = (float *)buf[SLA2_SLOT_HBLK], ka.zblk = (float *)buf[SLA2_SLOT_ZBLK];
+  }
   ka.htot = (float *)buf[SLA2_SLOT_HTOT], ka.ztot = (float *)buf[SLA2_SLOT_ZTOT];
   if ((st = cuda_kv_launch(x, &ka, kv_part)) != SLA2_OK) return st;
+  if (light && (st = cuda_linear_light_prepare(x)) != SLA2_OK) return st;
   /* 4. route, 5. sparse branch */
   if ((st = cuda_op_route(x, sla2_graph_find_node(g, SLA2_OP_ROUTE))) != SLA2_OK) return st;
   if ((st = cuda_op_attention(x, sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN))) != SLA2_OK) return st;
   /* 6. linear branch + combine */
+  if (light) return cuda_linear_light_launch(x);
   cuda_lin_args la;
   memset(&la, 0, sizeof la);
   la.src = q, la.out = cuda_t4_of(x, SLA2_SLOT_O), la.fused = 1;

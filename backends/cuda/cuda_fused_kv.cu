@@ -11,8 +11,10 @@
  *   columns: z_j, KBAR_j, sigma_k from per-warp partials (fixed order: deterministic).
  *   product: h_j (Mp x D, Mp = D rounded up to 16) over the block's rows; warp (wm, wn) owns
  *            m-tiles wm + 4 mt and n-tiles wn + 4 nt, so all warps work for D = 64 too.
- *   h_j goes to HBLK and is added to the group's running total in registers; the totals of the
- *   groups are summed (double) by a second kernel into HTOT / ZTOT. */
+ *   h_j goes to HBLK (where wanted) and is added to the group's running total in registers; the
+ *   totals of the groups are summed (double) by a second kernel into HTOT / ZTOT.
+ * For the memory-light linear branch (cuda_linear_wgmma.cu) the fused pass writes phi(K~) in f16
+ * instead of HBLK / ZBLK. */
 #include "backends/cuda/cuda_common.cuh"
 #include "backends/cuda/cuda_tf32x3.cuh"
 #include "core/error.h"
@@ -108,6 +110,12 @@ __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
               for (int u = 0; u < 4; u++) kp[u] += (double)x[q][u], amax = fmaxf(amax, fabsf(x[q][u]));
             }
             phi_row4(x[q], on, p.fmap, phi);
+            if (on && a.phik16) {
+              const __half2 lo = __floats2half2_rn(phi[0], phi[1]), hi = __floats2half2_rn(phi[2], phi[3]);
+              uint2 packed;
+              packed.x = *reinterpret_cast<const unsigned *>(&lo), packed.y = *reinterpret_cast<const unsigned *>(&hi);
+              *reinterpret_cast<uint2 *>(a.phik16 + ((long long)bh * p.N + n) * D + d4) = packed;
+            }
             if (on && a.vcodes) {
               unsigned packed = 0;
 #pragma unroll
@@ -144,7 +152,7 @@ __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
     if (tid < D) {
       float z = 0.0f;
       for (int w = 0; w < KV_WARPS; w++) z += zred[w * 128 + tid];
-      p.a.zblk[((long long)bh * p.Tn + j) * D + tid] = z;
+      if (a.zblk) a.zblk[((long long)bh * p.Tn + j) * D + tid] = z;
       zsum += z;
       if (FUSED) {
         double s = 0.0;
@@ -189,15 +197,16 @@ __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
           if (16 * (wm + 4 * mt) < p.Mp) mma_tf32x3(acc[mt][nt], af[mt], bf, p.v_exact);
       }
     }
-    float *hb = a.hblk + ((long long)bh * p.Tn + j) * D * D;
+    float *hb = a.hblk ? a.hblk + ((long long)bh * p.Tn + j) * D * D : nullptr;
 #pragma unroll
     for (int mt = 0; mt < KV_MT; mt++)
 #pragma unroll
       for (int nt = 0; nt < KV_NT; nt++) {
         const int d = 16 * (wm + 4 * mt) + g, e = 8 * (wn + 4 * nt) + 2 * t;
         if (e >= D) continue;
-        if (d < D) *reinterpret_cast<float2 *>(hb + (long long)d * D + e) = make_float2(acc[mt][nt][0], acc[mt][nt][1]);
-        if (d + 8 < D)
+        if (hb && d < D)
+          *reinterpret_cast<float2 *>(hb + (long long)d * D + e) = make_float2(acc[mt][nt][0], acc[mt][nt][1]);
+        if (hb && d + 8 < D)
           *reinterpret_cast<float2 *>(hb + (long long)(d + 8) * D + e) = make_float2(acc[mt][nt][2], acc[mt][nt][3]);
 #pragma unroll
         for (int i = 0; i < 4; i++) part[mt][nt][i] += acc[mt][nt][i];

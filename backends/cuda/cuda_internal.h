@@ -94,7 +94,9 @@ typedef struct cuda_kv_args {
   float *kscale;
   uint8_t *vcodes;          /* fused int8_fp8: VCODES / VSCALE out, else NULL */
   float *vscale;
-  float *hblk, *zblk, *htot, *ztot;
+  uint16_t *phik16;         /* fused: phi(K~) rounded to f16, contiguous [BH, N, D], else NULL */
+  float *hblk, *zblk;       /* per-block states; NULL: not written (only the totals are needed) */
+  float *htot, *ztot;
 } cuda_kv_args;
 #define CUDA_KV_MAX_D 128
 /* Scratch bytes the pass needs for its per-group partial totals. */
@@ -115,6 +117,16 @@ typedef struct cuda_lin_args {
 } cuda_lin_args;
 #define CUDA_LIN_MAX_D 128
 sla2_status cuda_linear_launch(const cuda_exec *x, const cuda_lin_args *a);
+
+/* The memory-light linear branch with COMBINE on Hopper (cuda_linear_wgmma.cu): whether this
+ * graph's fused forward takes it (sm_90a build on a cc 9.0 device, softmax features, D 64 or 128,
+ * bq 64 or 128, bk dividing 128, 2 k <= Tn, a TMA-aligned 16-bit V), the preparation after the K
+ * pass, and the launch after SPARSE_ATTN. Its scratch lives in slots the fused forward does not
+ * expose: PHIK holds phi(K~) in f16 (the K pass writes it, cuda_kv_args.phik16), PHIQ phi(q) in
+ * f16, OL phi(q) . Z_tot per row, HBLK the f16 halves of the scaled H_tot^T and ZBLK the scales. */
+bool cuda_linear_light_applies(const cuda_exec *x);
+sla2_status cuda_linear_light_prepare(const cuda_exec *x);
+sla2_status cuda_linear_light_launch(const cuda_exec *x);
 
 /* The whole forward graph as a few fused passes (cuda_fused_forward.c): used for run() over all
  * nodes of a forward graph without keep_intermediates. */
