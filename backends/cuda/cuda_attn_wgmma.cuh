@@ -168,6 +168,35 @@ __device__ inline void wgmma_ss_n64(float (&d)[32], uint64_t da, uint64_t db, in
                  : "l"(da), "l"(db), "r"(accumulate));
 }
 
+/* D[64xN] (+)= A[64x16] B[16xN], A and B from shared memory, both MN-major (transposed: rows
+ * along k, 64 m or n values each). N = 128 or 64 by d's size. */
+template <bool F16>
+__device__ inline void wgmma_tt(float (&d)[64], uint64_t da, uint64_t db, int accumulate) {
+  if (F16)
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 " WG_ACC64 ", %64, %65, p, 1, 1, 1, 1;\n}\n"
+                 : WG_OUT64(d)
+                 : "l"(da), "l"(db), "r"(accumulate));
+  else
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 " WG_ACC64 ", %64, %65, p, 1, 1, 1, 1;\n}\n"
+                 : WG_OUT64(d)
+                 : "l"(da), "l"(db), "r"(accumulate));
+}
+template <bool F16>
+__device__ inline void wgmma_tt(float (&d)[32], uint64_t da, uint64_t db, int accumulate) {
+  if (F16)
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " WG_ACC32 ", %32, %33, p, 1, 1, 1, 1;\n}\n"
+                 : WG_OUT32(d)
+                 : "l"(da), "l"(db), "r"(accumulate));
+  else
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " WG_ACC32 ", %32, %33, p, 1, 1, 1, 1;\n}\n"
+                 : WG_OUT32(d)
+                 : "l"(da), "l"(db), "r"(accumulate));
+}
+
 /* D[64x128] (+)= A[64x32] B[32x128] in s8 with an exact s32 sum, A and B from shared memory. */
 __device__ inline void wgmma_s8_n128(int (&d)[64], uint64_t da, uint64_t db, int accumulate) {
   asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"

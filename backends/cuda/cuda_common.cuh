@@ -131,6 +131,24 @@ __device__ inline void phi_row4(const float x[4], bool on, int fmap, float out[4
   }
 }
 
+/* Four consecutive values rounded to f16 or bf16 (nearest even) at element i of a 16-bit array;
+ * the rounded values are returned in r. i must be a multiple of 4 (an 8-byte store). */
+__device__ inline void store4_16(void *base, long long i, const float v[4], bool bf16, float r[4]) {
+  unsigned w[2];
+  for (int u = 0; u < 2; u++) {
+    if (bf16) {
+      const __nv_bfloat162 x = __floats2bfloat162_rn(v[2 * u], v[2 * u + 1]);
+      w[u] = *reinterpret_cast<const unsigned *>(&x);
+      r[2 * u] = __low2float(x), r[2 * u + 1] = __high2float(x);
+    } else {
+      const __half2 x = __floats2half2_rn(v[2 * u], v[2 * u + 1]);
+      w[u] = *reinterpret_cast<const unsigned *>(&x);
+      r[2 * u] = __low2float(x), r[2 * u + 1] = __high2float(x);
+    }
+  }
+  *reinterpret_cast<uint2 *>(static_cast<uint16_t *>(base) + i) = make_uint2(w[0], w[1]);
+}
+
 static inline unsigned cdiv_u(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
 
 #endif

@@ -10,9 +10,10 @@
  *      ZBLK, HTOT, ZTOT from K and V directly (phi(K~) never leaves the chip)
  *   4. ROUTE and 5. SPARSE_ATTN as nodes
  *   6. the linear branch with phi(Q) computed in place and COMBINE in its epilogue: O written once
- * On Hopper, where cuda_linear_light_applies, step 3 writes phi(K~) in f16 instead of HBLK / ZBLK,
- * and step 6 is the memory-light form on the sparse kernel's pipeline (cuda_linear_wgmma.cu),
- * prepared (phi(q), the split H_tot) right after step 3.
+ * On Hopper, where cuda_linear_light_applies, step 3 writes phi(K~) in V's type and no h_j at all
+ * (so no HBLK / ZBLK), H_tot comes from one tensor-core pass over phi(K~) and V
+ * (cuda_light_htot.cu), and step 6 is the memory-light form on the sparse kernel's pipeline
+ * (cuda_linear_wgmma.cu), prepared (phi(q), the split H_tot) right after step 3.
  * Per-stage timing and keep_intermediates run node by node instead (cuda_backend.c). */
 #include <string.h>
 
@@ -33,8 +34,10 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
 
   /* scratch: [K column sums (double) | V column amax | kv partial totals] */
   const size_t sums_bytes = BHD * sizeof(double), amax_bytes = (BHD * sizeof(unsigned) + 15) & ~(size_t)15;
+  size_t part_bytes = cuda_kv_scratch_bytes(x); /* the K pass's partial totals, then H_tot's */
+  if (light && cuda_light_htot_scratch_bytes(x) > part_bytes) part_bytes = cuda_light_htot_scratch_bytes(x);
   void *scratch;
-  sla2_status st = cuda_scratch(x->dev, sums_bytes + amax_bytes + cuda_kv_scratch_bytes(x), &scratch);
+  sla2_status st = cuda_scratch(x->dev, sums_bytes + amax_bytes + part_bytes, &scratch);
   if (st != SLA2_OK) return st;
   double *ksum = g->smooth_k ? (double *)scratch : NULL;
   unsigned *vamax = fp8 ? (unsigned *)((char *)scratch + sums_bytes) : NULL;
@@ -60,13 +63,13 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
   if (quant) ka.kcodes = (int8_t *)buf[SLA2_SLOT_KCODES], ka.kscale = (float *)buf[SLA2_SLOT_KSCALE];
   if (fp8) ka.vcodes = (uint8_t *)buf[SLA2_SLOT_VCODES], ka.vscale = (float *)buf[SLA2_SLOT_VSCALE];
   if (light) {
-    ka.phik16 = (uint16_t *)buf[SLA2_SLOT_PHIK];
+    ka.phik16 = buf[SLA2_SLOT_PHIK];
   } else {
     ka.hblk = (float *)buf[SLA2_SLOT_HBLK], ka.zblk = (float *)buf[SLA2_SLOT_ZBLK];
   }
-  ka.htot = (float *)buf[SLA2_SLOT_HTOT], ka.ztot = (float *)buf[SLA2_SLOT_ZTOT];
+  ka.htot = light ? NULL : (float *)buf[SLA2_SLOT_HTOT], ka.ztot = (float *)buf[SLA2_SLOT_ZTOT];
   if ((st = cuda_kv_launch(x, &ka, kv_part)) != SLA2_OK) return st;
-  if (light && (st = cuda_linear_light_prepare(x)) != SLA2_OK) return st;
+  if (light && (st = cuda_linear_light_prepare(x, kv_part)) != SLA2_OK) return st;
   /* 4. route, 5. sparse branch */
   if ((st = cuda_op_route(x, sla2_graph_find_node(g, SLA2_OP_ROUTE))) != SLA2_OK) return st;
   if ((st = cuda_op_attention(x, sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN))) != SLA2_OK) return st;

@@ -32,12 +32,15 @@ struct kv_params {
   float *hpart, *zpart;
 };
 
-template <bool FUSED>
+/* PRODUCT false: no h_j (HTOT comes from elsewhere), so neither the f32 staging of phi and V nor
+ * the accumulators exist, and V is read only for its codes. */
+template <bool FUSED, bool PRODUCT>
 __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
   extern __shared__ __align__(16) float kv_smem[];
+  const int staged = PRODUCT ? p.bk * p.stride : 0;
   float *phis = kv_smem;                          /* [bk][stride] phi rows */
-  float *vs = phis + p.bk * p.stride;             /* [bk][stride] V rows */
-  float *zred = vs + p.bk * p.stride;             /* [KV_WARPS][128] */
+  float *vs = phis + staged;                      /* [bk][stride] V rows */
+  float *zred = vs + staged;                      /* [KV_WARPS][128] */
   double *kred = (double *)(zred + KV_WARPS * 128); /* [KV_WARPS][128] */
   float *ared = (float *)(kred + KV_WARPS * 128);   /* [KV_WARPS] */
   __shared__ float s_sigma;
@@ -50,7 +53,7 @@ __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
   const int D = p.D, S = p.stride;
 
   /* Padding columns [D, Mp) of phi are never written: zero them (and everything) once. */
-  for (int i = tid; i < 2 * p.bk * S; i += KV_THREADS) phis[i] = 0.0f;
+  for (int i = tid; i < 2 * staged; i += KV_THREADS) phis[i] = 0.0f;
   /* the K mean and sigma_v per channel, in shared memory to spare registers */
   __shared__ double mean_s[CUDA_KV_MAX_D];
   __shared__ float vsig_s[CUDA_KV_MAX_D];
@@ -65,13 +68,16 @@ __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
     if (a.vscale && grp == 0) a.vscale[(long long)bh * D + tid] = sig;
   }
 
-  float part[KV_MT][KV_NT][4];
+  float part[PRODUCT ? KV_MT : 1][KV_NT][4];
+  if constexpr (PRODUCT) {
 #pragma unroll
-  for (int mt = 0; mt < KV_MT; mt++)
+    for (int mt = 0; mt < KV_MT; mt++)
 #pragma unroll
-    for (int nt = 0; nt < KV_NT; nt++)
+      for (int nt = 0; nt < KV_NT; nt++)
 #pragma unroll
-      for (int i = 0; i < 4; i++) part[mt][nt][i] = 0.0f;
+        for (int i = 0; i < 4; i++) part[mt][nt][i] = 0.0f;
+  }
+  const bool need_v = PRODUCT || a.vcodes;
   float zsum = 0.0f; /* thread tid < D owns column tid of the group's z total */
   __syncthreads();
 
@@ -91,7 +97,7 @@ __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
         for (int u = 0; u < 4; u++) x[q][u] = 0.0f, vv[q][u] = 0.0f;
         if (on && r < len) {
           t4_load4(a.src, b, h, begin + r, d4, p.src_vec, x[q]);
-          t4_load4(a.v, b, h, begin + r, d4, p.v_vec, vv[q]);
+          if (need_v) t4_load4(a.v, b, h, begin + r, d4, p.v_vec, vv[q]);
         }
       }
 #pragma unroll
@@ -111,10 +117,8 @@ __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
             }
             phi_row4(x[q], on, p.fmap, phi);
             if (on && a.phik16) {
-              const __half2 lo = __floats2half2_rn(phi[0], phi[1]), hi = __floats2half2_rn(phi[2], phi[3]);
-              uint2 packed;
-              packed.x = *reinterpret_cast<const unsigned *>(&lo), packed.y = *reinterpret_cast<const unsigned *>(&hi);
-              *reinterpret_cast<uint2 *>(a.phik16 + ((long long)bh * p.N + n) * D + d4) = packed;
+              float rounded[4];
+              store4_16(a.phik16, ((long long)bh * p.N + n) * D + d4, phi, a.v.dtype == SLA2_BF16, rounded);
             }
             if (on && a.vcodes) {
               unsigned packed = 0;
@@ -129,7 +133,7 @@ __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
 #pragma unroll
           for (int u = 0; u < 4; u++) zp[u] += phi[u];
         }
-        if (on) {
+        if (PRODUCT && on) {
           *reinterpret_cast<float4 *>(phis + r * S + d4) = make_float4(phi[0], phi[1], phi[2], phi[3]);
           *reinterpret_cast<float4 *>(vs + r * S + d4) = make_float4(vv[q][0], vv[q][1], vv[q][2], vv[q][3]);
         }
@@ -167,50 +171,52 @@ __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
       a.kscale[(long long)bh * p.Tn + j] = s_sigma;
     }
 
-    /* product: h_j = phi^T V over the block's rows (zero rows pad it to a multiple of 8) */
-    float acc[KV_MT][KV_NT][4];
+    if constexpr (PRODUCT) {
+      /* product: h_j = phi^T V over the block's rows (zero rows pad it to a multiple of 8) */
+      float acc[KV_MT][KV_NT][4];
 #pragma unroll
-    for (int mt = 0; mt < KV_MT; mt++)
+      for (int mt = 0; mt < KV_MT; mt++)
 #pragma unroll
-      for (int nt = 0; nt < KV_NT; nt++)
+        for (int nt = 0; nt < KV_NT; nt++)
 #pragma unroll
-        for (int i = 0; i < 4; i++) acc[mt][nt][i] = 0.0f;
-    for (int r0 = 0; r0 < rows8; r0 += 8) {
-      tf32_pair af[KV_MT][4];
+          for (int i = 0; i < 4; i++) acc[mt][nt][i] = 0.0f;
+      for (int r0 = 0; r0 < rows8; r0 += 8) {
+        tf32_pair af[KV_MT][4];
 #pragma unroll
-      for (int mt = 0; mt < KV_MT; mt++) {
-        const int d0 = min(16 * (wm + 4 * mt), p.Mp - 16); /* clamped: unused tiles read valid rows */
-        af[mt][0] = tf32_split(phis[(r0 + t) * S + d0 + g]);
-        af[mt][1] = tf32_split(phis[(r0 + t) * S + d0 + g + 8]);
-        af[mt][2] = tf32_split(phis[(r0 + t + 4) * S + d0 + g]);
-        af[mt][3] = tf32_split(phis[(r0 + t + 4) * S + d0 + g + 8]);
+        for (int mt = 0; mt < KV_MT; mt++) {
+          const int d0 = min(16 * (wm + 4 * mt), p.Mp - 16); /* clamped: unused tiles read valid rows */
+          af[mt][0] = tf32_split(phis[(r0 + t) * S + d0 + g]);
+          af[mt][1] = tf32_split(phis[(r0 + t) * S + d0 + g + 8]);
+          af[mt][2] = tf32_split(phis[(r0 + t + 4) * S + d0 + g]);
+          af[mt][3] = tf32_split(phis[(r0 + t + 4) * S + d0 + g + 8]);
+        }
+#pragma unroll
+        for (int nt = 0; nt < KV_NT; nt++) {
+          const int e0 = 8 * (wn + 4 * nt);
+          if (e0 >= D) continue;
+          tf32_pair bf[2];
+          bf[0] = tf32_split(vs[(r0 + t) * S + e0 + g]);
+          bf[1] = tf32_split(vs[(r0 + t + 4) * S + e0 + g]);
+#pragma unroll
+          for (int mt = 0; mt < KV_MT; mt++)
+            if (16 * (wm + 4 * mt) < p.Mp) mma_tf32x3(acc[mt][nt], af[mt], bf, p.v_exact);
+        }
       }
+      float *hb = a.hblk ? a.hblk + ((long long)bh * p.Tn + j) * D * D : nullptr;
 #pragma unroll
-      for (int nt = 0; nt < KV_NT; nt++) {
-        const int e0 = 8 * (wn + 4 * nt);
-        if (e0 >= D) continue;
-        tf32_pair bf[2];
-        bf[0] = tf32_split(vs[(r0 + t) * S + e0 + g]);
-        bf[1] = tf32_split(vs[(r0 + t + 4) * S + e0 + g]);
+      for (int mt = 0; mt < KV_MT; mt++)
 #pragma unroll
-        for (int mt = 0; mt < KV_MT; mt++)
-          if (16 * (wm + 4 * mt) < p.Mp) mma_tf32x3(acc[mt][nt], af[mt], bf, p.v_exact);
-      }
+        for (int nt = 0; nt < KV_NT; nt++) {
+          const int d = 16 * (wm + 4 * mt) + g, e = 8 * (wn + 4 * nt) + 2 * t;
+          if (e >= D) continue;
+          if (hb && d < D)
+            *reinterpret_cast<float2 *>(hb + (long long)d * D + e) = make_float2(acc[mt][nt][0], acc[mt][nt][1]);
+          if (hb && d + 8 < D)
+            *reinterpret_cast<float2 *>(hb + (long long)(d + 8) * D + e) = make_float2(acc[mt][nt][2], acc[mt][nt][3]);
+#pragma unroll
+          for (int i = 0; i < 4; i++) part[mt][nt][i] += acc[mt][nt][i];
+        }
     }
-    float *hb = a.hblk ? a.hblk + ((long long)bh * p.Tn + j) * D * D : nullptr;
-#pragma unroll
-    for (int mt = 0; mt < KV_MT; mt++)
-#pragma unroll
-      for (int nt = 0; nt < KV_NT; nt++) {
-        const int d = 16 * (wm + 4 * mt) + g, e = 8 * (wn + 4 * nt) + 2 * t;
-        if (e >= D) continue;
-        if (hb && d < D)
-          *reinterpret_cast<float2 *>(hb + (long long)d * D + e) = make_float2(acc[mt][nt][0], acc[mt][nt][1]);
-        if (hb && d + 8 < D)
-          *reinterpret_cast<float2 *>(hb + (long long)(d + 8) * D + e) = make_float2(acc[mt][nt][2], acc[mt][nt][3]);
-#pragma unroll
-        for (int i = 0; i < 4; i++) part[mt][nt][i] += acc[mt][nt][i];
-      }
     __syncthreads(); /* phis / vs / reductions are rewritten by the next block; s_sigma is final */
 
     /* INT8 codes of K~ (the block is in L1/L2 from the rows pass) */
@@ -236,17 +242,19 @@ __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
   }
 
   /* the group's totals */
-  float *hp = p.hpart + ((long long)bh * p.groups + grp) * D * D;
+  if constexpr (PRODUCT) {
+    float *hp = p.hpart + ((long long)bh * p.groups + grp) * D * D;
 #pragma unroll
-  for (int mt = 0; mt < KV_MT; mt++)
+    for (int mt = 0; mt < KV_MT; mt++)
 #pragma unroll
-    for (int nt = 0; nt < KV_NT; nt++) {
-      const int d = 16 * (wm + 4 * mt) + g, e = 8 * (wn + 4 * nt) + 2 * t;
-      if (e >= D) continue;
-      if (d < D) *reinterpret_cast<float2 *>(hp + (long long)d * D + e) = make_float2(part[mt][nt][0], part[mt][nt][1]);
-      if (d + 8 < D)
-        *reinterpret_cast<float2 *>(hp + (long long)(d + 8) * D + e) = make_float2(part[mt][nt][2], part[mt][nt][3]);
-    }
+      for (int nt = 0; nt < KV_NT; nt++) {
+        const int d = 16 * (wm + 4 * mt) + g, e = 8 * (wn + 4 * nt) + 2 * t;
+        if (e >= D) continue;
+        if (d < D) *reinterpret_cast<float2 *>(hp + (long long)d * D + e) = make_float2(part[mt][nt][0], part[mt][nt][1]);
+        if (d + 8 < D)
+          *reinterpret_cast<float2 *>(hp + (long long)(d + 8) * D + e) = make_float2(part[mt][nt][2], part[mt][nt][3]);
+      }
+  }
   if (tid < D) p.zpart[((long long)bh * p.groups + grp) * D + tid] = zsum;
 }
 
@@ -257,6 +265,22 @@ __global__ void kv_total_kernel(const float *part, int groups, long long per, fl
   double s = 0.0;
   for (int q = 0; q < groups; q++) s += (double)part[(bh * groups + q) * per + i];
   tot[bh * per + i] = (float)s;
+}
+
+extern "C" sla2_status cuda_sum_partials(const cuda_exec *x, const float *part, int groups, long long per, float *tot) {
+  const unsigned BH = (unsigned)(x->g->B * x->g->H);
+  kv_total_kernel<<<dim3(cdiv_u(per, 256), BH), 256, 0, x->dev->stream>>>(part, groups, per, tot);
+  return cuda_check_launch("partial sums");
+}
+
+template <bool FUSED, bool PRODUCT>
+static sla2_status kv_run(const kv_params &p, dim3 grid, size_t smem, cudaStream_t s) {
+  sla2_status st = cuda_check(
+      cudaFuncSetAttribute(kv_mma_kernel<FUSED, PRODUCT>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
+      "kv_state smem");
+  if (st != SLA2_OK) return st;
+  kv_mma_kernel<FUSED, PRODUCT><<<grid, KV_THREADS, smem, s>>>(p);
+  return cuda_check_launch("kv_state");
 }
 
 /* Key blocks per CTA: about four CTAs' worth of blocks per multiprocessor in all. */
@@ -290,27 +314,19 @@ extern "C" sla2_status cuda_kv_launch(const cuda_exec *x, const cuda_kv_args *a,
   const long long BH = g->B * g->H, DD = (long long)p.D * p.D;
   p.hpart = (float *)scratch;
   p.zpart = p.hpart + BH * p.groups * DD;
-  const size_t smem = (size_t)2 * p.bk * p.stride * sizeof(float) + KV_WARPS * 128 * (sizeof(float) + sizeof(double)) +
-                      KV_WARPS * sizeof(float);
+  const bool product = a->htot != NULL; /* else only z and the per-row outputs */
+  const size_t smem = (product ? (size_t)2 * p.bk * p.stride * sizeof(float) : 0) +
+                      KV_WARPS * 128 * (sizeof(float) + sizeof(double)) + KV_WARPS * sizeof(float);
   if (smem + 2048 > x->dev->smem_optin) /* + the static mean / sigma_v arrays */
     return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda kv_state: %zu bytes of shared memory needed", smem);
   cudaStream_t s = x->dev->stream;
   dim3 grid((unsigned)p.groups, (unsigned)BH);
   sla2_status st;
-  if (a->fused) {
-    st = cuda_check(cudaFuncSetAttribute(kv_mma_kernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
-                    "kv_state smem");
-    if (st != SLA2_OK) return st;
-    kv_mma_kernel<true><<<grid, KV_THREADS, smem, s>>>(p);
-  } else {
-    st = cuda_check(cudaFuncSetAttribute(kv_mma_kernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
-                    "kv_state smem");
-    if (st != SLA2_OK) return st;
-    kv_mma_kernel<false><<<grid, KV_THREADS, smem, s>>>(p);
-  }
-  st = cuda_check_launch("kv_state");
-  if (st != SLA2_OK) return st;
-  kv_total_kernel<<<dim3(cdiv_u(DD, 256), (unsigned)BH), 256, 0, s>>>(p.hpart, p.groups, DD, a->htot);
-  kv_total_kernel<<<dim3(cdiv_u(p.D, 256), (unsigned)BH), 256, 0, s>>>(p.zpart, p.groups, p.D, a->ztot);
-  return cuda_check_launch("kv_state totals");
+  if (!product) /* the fused forward's memory-light path: phi(K~) out, HTOT from its own pass */
+    st = a->fused ? kv_run<true, false>(p, grid, smem, s)
+                  : sla2_fail(SLA2_ERROR_INVALID_ARGUMENT, "cuda kv_state: node mode needs HTOT");
+  else
+    st = a->fused ? kv_run<true, true>(p, grid, smem, s) : kv_run<false, true>(p, grid, smem, s);
+  if (st == SLA2_OK && product) st = cuda_sum_partials(x, p.hpart, p.groups, DD, a->htot);
+  return st == SLA2_OK ? cuda_sum_partials(x, p.zpart, p.groups, p.D, a->ztot) : st;
 }

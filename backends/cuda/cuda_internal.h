@@ -94,14 +94,16 @@ typedef struct cuda_kv_args {
   float *kscale;
   uint8_t *vcodes;          /* fused int8_fp8: VCODES / VSCALE out, else NULL */
   float *vscale;
-  uint16_t *phik16;         /* fused: phi(K~) rounded to f16, contiguous [BH, N, D], else NULL */
-  float *hblk, *zblk;       /* per-block states; NULL: not written (only the totals are needed) */
-  float *htot, *ztot;
+  void *phik16;             /* fused: phi(K~) in V's 16-bit type, contiguous [BH, N, D], else NULL */
+  float *hblk, *zblk;       /* per-block states; NULL: not written */
+  float *htot, *ztot;       /* htot NULL (fused only): no h_j products at all; z and the rest */
 } cuda_kv_args;
 #define CUDA_KV_MAX_D 128
 /* Scratch bytes the pass needs for its per-group partial totals. */
 size_t cuda_kv_scratch_bytes(const cuda_exec *x);
 sla2_status cuda_kv_launch(const cuda_exec *x, const cuda_kv_args *a, void *scratch);
+/* tot[bh, i] = sum over g < groups of part[bh, g, i] for i < per, in double and a fixed order. */
+sla2_status cuda_sum_partials(const cuda_exec *x, const float *part, int groups, long long per, float *tot);
 
 /* The linear branch (cuda_fused_linear.cu) on tensor cores (3xTF32), one CTA per query block.
  * Node mode reads PHIQ and writes OL; fused mode computes phi(Q) from Q and writes
@@ -122,11 +124,15 @@ sla2_status cuda_linear_launch(const cuda_exec *x, const cuda_lin_args *a);
  * graph's fused forward takes it (sm_90a build on a cc 9.0 device, softmax features, D 64 or 128,
  * bq 64 or 128, bk dividing 128, 2 k <= Tn, a TMA-aligned 16-bit V), the preparation after the K
  * pass, and the launch after SPARSE_ATTN. Its scratch lives in slots the fused forward does not
- * expose: PHIK holds phi(K~) in f16 (the K pass writes it, cuda_kv_args.phik16), PHIQ phi(q) in
- * f16, OL phi(q) . Z_tot per row, HBLK the f16 halves of the scaled H_tot^T and ZBLK the scales. */
+ * expose: PHIK holds phi(K~) in V's type (the K pass writes it, cuda_kv_args.phik16), PHIQ phi(q)
+ * likewise, OL phi(q) . Z_tot per row, HBLK the halves of the scaled H_tot^T and ZBLK the scales. */
 bool cuda_linear_light_applies(const cuda_exec *x);
-sla2_status cuda_linear_light_prepare(const cuda_exec *x);
+/* scratch: cuda_light_htot_scratch_bytes, for the partial sums of H_tot (cuda_light_htot.cu) */
+sla2_status cuda_linear_light_prepare(const cuda_exec *x, void *scratch);
 sla2_status cuda_linear_light_launch(const cuda_exec *x);
+/* H_tot = phi(K~)^T V into htot from phi(K~) in V's 16-bit type ([BH, N, D]) on Hopper. */
+size_t cuda_light_htot_scratch_bytes(const cuda_exec *x);
+sla2_status cuda_light_htot_launch(const cuda_exec *x, const void *phik, void *scratch, float *htot);
 
 /* The whole forward graph as a few fused passes (cuda_fused_forward.c): used for run() over all
  * nodes of a forward graph without keep_intermediates. */

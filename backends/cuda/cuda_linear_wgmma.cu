@@ -7,16 +7,17 @@
  * so no per-block state h_j is written or gathered (the gather form, cuda_fused_linear.cu, reads
  * k D x D f32 states per query block from L2).
  *
- * Precision: phi(q) and phi(K~) are rounded to f16 (softmax features lie in (0, 1]); T =
- * phi(Q) phi(K~_j)^T accumulates in f32 and is rounded to V's type for T V; H_tot enters as
- * f16 hi + lo halves of 2^s H_tot (s per head keeps them in range), so the total term keeps
- * about f32 accuracy and only the selected blocks' share carries 16-bit products. The backend
- * takes this form only while that share is at most half of the key blocks (2 k <= Tn).
+ * Precision: every product runs in V's 16-bit type with f32 accumulation: phi(q) and phi(K~)
+ * (softmax features, in (0, 1]) are rounded to it, T = phi(Q) phi(K~_j)^T accumulates in f32 and
+ * is rounded for T V, H_tot (cuda_light_htot.cu, from the rounded phi(K~)) enters as hi + lo
+ * halves of 2^s H_tot (s per head keeps f16 in range), so the total term keeps nearly f32
+ * accuracy and only the selected blocks' share carries 16-bit products; den uses the same
+ * rounded phi(q). The backend takes this form only while that share is at most half of the key
+ * blocks (2 k <= Tn).
  *
  * Scratch in slots the fused forward does not expose (see cuda_internal.h): PHIK holds phi(K~)
- * in f16 (the K pass writes it), PHIQ phi(q) in f16 and OL phi(q) . Z_tot per row (both from
- * light_phiq_kernel), HBLK the f16 halves of 2^s H_tot^T and ZBLK 2^-s per head
- * (light_htot_kernel).
+ * (the K pass writes it), PHIQ phi(q) and OL phi(q) . Z_tot per row (light_phiq_kernel), HBLK
+ * the halves of 2^s H_tot^T and ZBLK 2^-s per head (light_hsplit_kernel).
  *
  * Kernel: one CTA per (b, h, query block of 64 NC rows). Warpgroup 0 (one thread) loads phi(Q)
  * once, then ring entry 0 = the halves of H_tot^T (hi in the K slot, lo in the V slot), then for
@@ -60,8 +61,10 @@ struct lw_layout {
 };
 
 /* o (+)= A B with B K-major in shared memory: n = 128 or 64 by o's size. */
-__device__ inline void ss_f16(float (&d)[64], uint64_t da, uint64_t db, int acc) { wgmma_ss_n128<true>(d, da, db, acc); }
-__device__ inline void ss_f16(float (&d)[32], uint64_t da, uint64_t db, int acc) { wgmma_ss_n64<true>(d, da, db, acc); }
+template <bool F16>
+__device__ inline void ss16(float (&d)[64], uint64_t da, uint64_t db, int acc) { wgmma_ss_n128<F16>(d, da, db, acc); }
+template <bool F16>
+__device__ inline void ss16(float (&d)[32], uint64_t da, uint64_t db, int acc) { wgmma_ss_n64<F16>(d, da, db, acc); }
 
 template <int NC, int DP, bool F16>
 __global__ void __launch_bounds__((NC + 1) * 128, 1)
@@ -144,8 +147,8 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     wg_fence();
 #pragma unroll
     for (int kk = 0; kk < DP / 16; kk++) {
-      ss_f16(o, qdesc(kk), kdesc(s0, kk), kk > 0);
-      ss_f16(o, qdesc(kk), kdesc(s0 + L::SLOT, kk), 1);
+      ss16<F16>(o, qdesc(kk), kdesc(s0, kk), kk > 0);
+      ss16<F16>(o, qdesc(kk), kdesc(s0 + L::SLOT, kk), 1);
     }
     wg_commit();
     wg_wait<0>();
@@ -162,7 +165,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     wg_fence_regs(sacc);
     wg_fence();
 #pragma unroll
-    for (int kk = 0; kk < DP / 16; kk++) wgmma_ss_n128<true>(sacc, qdesc(kk), kdesc(sk, kk), kk > 0);
+    for (int kk = 0; kk < DP / 16; kk++) wgmma_ss_n128<F16>(sacc, qdesc(kk), kdesc(sk, kk), kk > 0);
     wg_commit();
   };
   /* o += (-T) V of ring entry u (V MN-major), asynchronous */
@@ -260,9 +263,9 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
 #endif
 }
 
-/* phi(q) rounded to f16 into phiq, and qz = phi16(q) . Z_tot (f32), one warp per row. */
+/* phi(q) rounded to the 16-bit type into phiq, and qz = phi16(q) . Z_tot (f32), one warp per row. */
 __global__ void __launch_bounds__(256) light_phiq_kernel(cuda_t4 q, bool vec, int H, int N, int D, int fmap,
-                                                         const float *ztot, __half *phiq, float *qz) {
+                                                         const float *ztot, bool bf16, void *phiq, float *qz) {
   const int bh = blockIdx.y, b = bh / H, h = bh % H, lane = threadIdx.x % 32;
   const int n = blockIdx.x * 8 + threadIdx.x / 32, d4 = 4 * lane;
   if (n >= N) return; /* whole warps */
@@ -272,21 +275,19 @@ __global__ void __launch_bounds__(256) light_phiq_kernel(cuda_t4 q, bool vec, in
   phi_row4(x, on, fmap, phi);
   float z = 0.0f;
   if (on) {
-    __half r[4];
+    float r[4];
+    store4_16(phiq, ((long long)bh * N + n) * D + d4, phi, bf16, r);
 #pragma unroll
-    for (int u = 0; u < 4; u++) {
-      r[u] = __float2half_rn(phi[u]);
-      z += __half2float(r[u]) * ztot[(long long)bh * D + d4 + u];
-    }
-    *reinterpret_cast<uint2 *>(phiq + ((long long)bh * N + n) * D + d4) = *reinterpret_cast<const uint2 *>(r);
+    for (int u = 0; u < 4; u++) z += r[u] * ztot[(long long)bh * D + d4 + u];
   }
   z = warp_sum(z);
   if (lane == 0) qz[(long long)bh * N + n] = z;
 }
 
-/* Per head: 2^s H_tot^T as f16 hi + lo halves ([bh][2][D][D], row e holds column e of H_tot)
- * with s such that max |2^s H_tot| < 2^14, and 2^-s. */
-__global__ void __launch_bounds__(256) light_htot_kernel(const float *htot, int D, __half *out, float *hinv) {
+/* Per head: 2^s H_tot^T as hi + lo halves in the 16-bit type ([bh][2][D][D], row e holds column e
+ * of H_tot) with s such that max |2^s H_tot| < 2^14 (f16's range), and 2^-s. */
+__global__ void __launch_bounds__(256) light_hsplit_kernel(const float *htot, int D, bool bf16, uint16_t *out,
+                                                           float *hinv) {
   __shared__ float red[8];
   const int bh = blockIdx.x, tid = threadIdx.x, DD = D * D;
   const float *src = htot + (long long)bh * DD;
@@ -301,13 +302,17 @@ __global__ void __launch_bounds__(256) light_htot_kernel(const float *htot, int 
   frexpf(m, &ex); /* m < 2^ex */
   const int s = m > 0.0f ? max(-100, min(100, 14 - ex)) : 0;
   const float scale = ldexpf(1.0f, s);
-  __half *hi = out + (long long)bh * 2 * DD, *lo = hi + DD;
+  uint16_t *hi = out + (long long)bh * 2 * DD, *lo = hi + DD;
   for (int x = tid; x < DD; x += 256) {
     const int e = x / D, d = x % D;
     const float v = src[d * D + e] * scale;
-    const __half vh = __float2half_rn(v);
-    hi[x] = vh;
-    lo[x] = __float2half_rn(v - __half2float(vh));
+    if (bf16) {
+      const __nv_bfloat16 vh = __float2bfloat16_rn(v);
+      hi[x] = __bfloat16_as_ushort(vh), lo[x] = __bfloat16_as_ushort(__float2bfloat16_rn(v - __bfloat162float(vh)));
+    } else {
+      const __half vh = __float2half_rn(v);
+      hi[x] = __half_as_ushort(vh), lo[x] = __half_as_ushort(__float2half_rn(v - __half2float(vh)));
+    }
   }
   if (tid == 0) hinv[bh] = ldexpf(1.0f, -s);
 }
@@ -342,16 +347,20 @@ extern "C" bool cuda_linear_light_applies(const cuda_exec *x) {
   return (size_t)bytes <= x->dev->smem_optin;
 }
 
-extern "C" sla2_status cuda_linear_light_prepare(const cuda_exec *x) {
+extern "C" sla2_status cuda_linear_light_prepare(const cuda_exec *x, void *scratch) {
   const sla2_graph *g = x->g;
   const cuda_t4 q = cuda_t4_of(x, SLA2_SLOT_Q);
   const long long BH = light_bh(g);
+  const bool bf16 = cuda_t4_of(x, SLA2_SLOT_V).dtype == SLA2_BF16;
+  float *htot = (float *)x->buf[SLA2_SLOT_HTOT];
+  sla2_status st = cuda_light_htot_launch(x, x->buf[SLA2_SLOT_PHIK], scratch, htot);
+  if (st != SLA2_OK) return st;
   cudaStream_t s = x->dev->stream;
   light_phiq_kernel<<<dim3(cdiv_u(g->N, 8), (unsigned)BH), 256, 0, s>>>(
       q, cuda_t4_vec4(q), (int)g->H, (int)g->N, (int)g->D, (int)g->feature_map, (const float *)x->buf[SLA2_SLOT_ZTOT],
-      (__half *)x->buf[SLA2_SLOT_PHIQ], (float *)x->buf[SLA2_SLOT_OL]);
-  light_htot_kernel<<<(unsigned)BH, 256, 0, s>>>((const float *)x->buf[SLA2_SLOT_HTOT], (int)g->D,
-                                                 (__half *)x->buf[SLA2_SLOT_HBLK], (float *)x->buf[SLA2_SLOT_ZBLK]);
+      bf16, x->buf[SLA2_SLOT_PHIQ], (float *)x->buf[SLA2_SLOT_OL]);
+  light_hsplit_kernel<<<(unsigned)BH, 256, 0, s>>>(htot, (int)g->D, bf16, (uint16_t *)x->buf[SLA2_SLOT_HBLK],
+                                                   (float *)x->buf[SLA2_SLOT_ZBLK]);
   return cuda_check_launch("linear (wgmma) preparation");
 }
 
@@ -374,14 +383,14 @@ extern "C" sla2_status cuda_linear_light_launch(const cuda_exec *x) {
   memset(&maps, 0, sizeof maps);
   const long long phi_s[4] = {(long long)H * N * D, (long long)N * D, D, 1};
   const long long h_s[4] = {(long long)H * 2 * D * D, 2LL * D * D, D, 1};
-  cuda_t4 phiq = {x->buf[SLA2_SLOT_PHIQ], SLA2_F16, {phi_s[0], phi_s[1], phi_s[2], phi_s[3]}};
-  cuda_t4 phik = {x->buf[SLA2_SLOT_PHIK], SLA2_F16, {phi_s[0], phi_s[1], phi_s[2], phi_s[3]}};
   const cuda_t4 v = cuda_t4_of(x, SLA2_SLOT_V);
+  const cuda_t4 phiq = {x->buf[SLA2_SLOT_PHIQ], v.dtype, {phi_s[0], phi_s[1], phi_s[2], phi_s[3]}};
+  const cuda_t4 phik = {x->buf[SLA2_SLOT_PHIK], v.dtype, {phi_s[0], phi_s[1], phi_s[2], phi_s[3]}};
+  const cuda_t4 hsplit = {x->buf[SLA2_SLOT_HBLK], v.dtype, {h_s[0], h_s[1], h_s[2], h_s[3]}};
   sla2_status st = cuda_tma_map16(&maps.phiq, phiq, B, H, N, D, 64);
   if (st == SLA2_OK) st = cuda_tma_map16(&maps.phik, phik, B, H, N, D, a.bk);
   if (st == SLA2_OK) st = cuda_tma_map16(&maps.v, v, B, H, N, D, a.bk);
-  if (st == SLA2_OK)
-    st = cuda_tma_map(&maps.hsplit, x->buf[SLA2_SLOT_HBLK], CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, h_s, B, H, 2 * D, D, 64, D);
+  if (st == SLA2_OK) st = cuda_tma_map16(&maps.hsplit, hsplit, B, H, 2 * D, D, D);
   if (st != SLA2_OK) return st;
   const bool f16 = v.dtype == SLA2_F16;
   if (D == 128)
@@ -392,7 +401,7 @@ extern "C" sla2_status cuda_linear_light_launch(const cuda_exec *x) {
 #else /* built without sm_90a: the gather form serves every device */
 
 extern "C" bool cuda_linear_light_applies(const cuda_exec *) { return false; }
-extern "C" sla2_status cuda_linear_light_prepare(const cuda_exec *) {
+extern "C" sla2_status cuda_linear_light_prepare(const cuda_exec *, void *) {
   return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: built without sm_90a (wgmma)");
 }
 extern "C" sla2_status cuda_linear_light_launch(const cuda_exec *) {
