@@ -365,8 +365,9 @@ static bool wg_variant(const attn_args &a, int *mode, int *nc) {
     *mode = WG_INT8;
     return true;
   }
-  *mode = WG_SPLIT;
-  return a.quant == SLA2_QMODE_NONE && a.q.dtype == a.v.dtype && cuda_tma_ok(a.q, a.q.dtype) && a.k.dtype == SLA2_F32;
+  *mode = WG_SPLIT; /* f32 K~, or its halves already split (a.klo) */
+  return a.quant == SLA2_QMODE_NONE && a.q.dtype == a.v.dtype && cuda_tma_ok(a.q, a.q.dtype) &&
+         (a.k.dtype == SLA2_F32 || (a.klo && cuda_tma_ok(a.k, a.q.dtype)));
 }
 
 /* wg_layout<nc, dp, mode>::BYTES at run time (launch() asserts they agree). */
@@ -435,9 +436,9 @@ sla2_status attn_wgmma_launch(const attn_args &args, cuda_device_ctx *dev, long 
   if (mode == WG_DENSE) a.rows = 128, a.Tm = (a.N + 127) / 128;
   const long long B = BH / a.H;
   const int box = mode == WG_DENSE ? WG_BN : a.bk;
-  const void *klo = nullptr;
+  const void *klo = a.klo;
   sla2_status st = SLA2_OK;
-  if (mode == WG_SPLIT) st = attn_split_k(a, dev, BH, a.q.dtype == SLA2_BF16, &a.k, &klo);
+  if (mode == WG_SPLIT && a.k.dtype == SLA2_F32) st = attn_split_k(a, dev, BH, a.q.dtype == SLA2_BF16, &a.k, &klo);
   if (mode == WG_FP8) st = attn_fp8_v_f16(a, dev, BH, &a.v);
   if (st != SLA2_OK) return st;
   wg_maps maps;

@@ -1,12 +1,13 @@
-/* CUDA backend: the whole SLA2 forward graph in six launches instead of one per node.
+/* CUDA backend: the whole SLA2 forward graph as a few fused passes instead of one launch per node.
  *
  * core/graph.h lets a backend fuse nodes as long as every slot a later node or the caller reads
  * holds its specified value. Without keep_intermediates the caller reads O, LSE and LUT, and the
  * sparse node reads Q/KS/V or the codes; so this plan writes those and skips KS (int8 modes),
- * PHIQ, PHIK and OL:
+ * PHIQ, PHIK and OL (the light path below keeps its scratch in them):
  *   1. column statistics: sum of K (smooth_k mean) and max |V| (sigma_v), one pass over K and V
  *   2. Q blocks: QBAR and, in int8 modes, QCODES/QSCALE, one pass over Q
- *   3. K blocks (cuda_fused_kv.cu): KBAR, KS (quant none), KCODES/KSCALE, VCODES/VSCALE, HBLK,
+ *   3. K blocks (cuda_fused_kv.cu): KBAR, KS (quant none; as the 16-bit hi + lo halves where the
+ *      sparse kernel would split K~ itself), KCODES/KSCALE, VCODES/VSCALE, HBLK,
  *      ZBLK, HTOT, ZTOT from K and V directly (phi(K~) never leaves the chip)
  *   4. ROUTE and 5. SPARSE_ATTN as nodes
  *   6. the linear branch with phi(Q) computed in place and COMBINE in its epilogue: O written once
@@ -58,7 +59,14 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
   cuda_kv_args ka;
   memset(&ka, 0, sizeof ka);
   ka.src = k, ka.v = v, ka.fused = 1, ka.ksum = ksum, ka.vamax = vamax;
-  ka.ks = quant ? NULL : (float *)buf[SLA2_SLOT_KS]; /* the sparse node reads KS only in quant none */
+  /* The sparse node reads KS only in quant none, and there as 16-bit halves where its kernel
+   * splits K~: then this pass writes the halves into KS's buffer. */
+  const sla2_node *sparse = sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN);
+  const bool presplit = !quant && cuda_attention_splits_k(x, sparse);
+  if (presplit)
+    ka.ks_split = buf[SLA2_SLOT_KS], ka.ks_split_bf16 = q.dtype == SLA2_BF16;
+  else
+    ka.ks = quant ? NULL : (float *)buf[SLA2_SLOT_KS];
   ka.kbar = (float *)buf[SLA2_SLOT_KBAR];
   if (quant) ka.kcodes = (int8_t *)buf[SLA2_SLOT_KCODES], ka.kscale = (float *)buf[SLA2_SLOT_KSCALE];
   if (fp8) ka.vcodes = (uint8_t *)buf[SLA2_SLOT_VCODES], ka.vscale = (float *)buf[SLA2_SLOT_VSCALE];
@@ -72,7 +80,9 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
   if (light && (st = cuda_linear_light_prepare(x, kv_part)) != SLA2_OK) return st;
   /* 4. route, 5. sparse branch */
   if ((st = cuda_op_route(x, sla2_graph_find_node(g, SLA2_OP_ROUTE))) != SLA2_OK) return st;
-  if ((st = cuda_op_attention(x, sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN))) != SLA2_OK) return st;
+  st = presplit ? cuda_op_attention_presplit(x, sparse, buf[SLA2_SLOT_KS], (char *)buf[SLA2_SLOT_KS] + 2 * BHD * (size_t)g->N)
+                : cuda_op_attention(x, sparse);
+  if (st != SLA2_OK) return st;
   /* 6. linear branch + combine */
   if (light) return cuda_linear_light_launch(x);
   cuda_lin_args la;

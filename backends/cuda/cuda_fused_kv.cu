@@ -27,7 +27,7 @@
 
 struct kv_params {
   cuda_kv_args a;
-  int H, N, D, Mp, bk, Tn, G, groups, fmap, stride;
+  int H, N, D, Mp, bk, Tn, G, groups, fmap, stride, BH;
   bool src_vec, v_vec, v_exact;
   float *hpart, *zpart;
 };
@@ -112,6 +112,14 @@ __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
             if (on) {
               if (a.ks) *reinterpret_cast<float4 *>(a.ks + ((long long)bh * p.N + n) * D + d4) =
                   make_float4(x[q][0], x[q][1], x[q][2], x[q][3]);
+              if (a.ks_split) { /* the sparse kernel's 16-bit halves, as its own split rounds them */
+                const long long at = ((long long)bh * p.N + n) * D + d4;
+                float hi[4], rest[4], lo[4];
+                store4_16(a.ks_split, at, x[q], a.ks_split_bf16, hi);
+#pragma unroll
+                for (int u = 0; u < 4; u++) rest[u] = x[q][u] - hi[u];
+                store4_16(a.ks_split, (long long)p.BH * p.N * D + at, rest, a.ks_split_bf16, lo);
+              }
 #pragma unroll
               for (int u = 0; u < 4; u++) kp[u] += (double)x[q][u], amax = fmaxf(amax, fabsf(x[q][u]));
             }
@@ -302,7 +310,7 @@ extern "C" sla2_status cuda_kv_launch(const cuda_exec *x, const cuda_kv_args *a,
   const sla2_graph *g = x->g;
   kv_params p;
   p.a = *a;
-  p.H = (int)g->H, p.N = (int)g->N, p.D = (int)g->D, p.bk = (int)g->bk, p.Tn = (int)g->Tn;
+  p.H = (int)g->H, p.N = (int)g->N, p.D = (int)g->D, p.bk = (int)g->bk, p.Tn = (int)g->Tn, p.BH = (int)(g->B * g->H);
   p.Mp = (p.D + 15) & ~15;
   p.stride = p.Mp + 8;
   p.G = kv_group(x);

@@ -64,6 +64,11 @@ sla2_status cuda_op_linear_attn(const cuda_exec *x, const sla2_node *node);
 sla2_status cuda_op_quantize_int8(const cuda_exec *x, const sla2_node *node);
 sla2_status cuda_op_quantize_fp8(const cuda_exec *x, const sla2_node *node);
 sla2_status cuda_op_attention(const cuda_exec *x, const sla2_node *node); /* SPARSE and DENSE */
+/* Whether SPARSE_ATTN splits its f32 K~ into hi + lo halves in Q's 16-bit type before the kernel
+ * (quant none on the wgmma or mma kernel); the fused forward then has its K pass write the halves
+ * (cuda_kv_args.ks_split) and runs the node on them: hi and lo are contiguous [B, H, N, D]. */
+bool cuda_attention_splits_k(const cuda_exec *x, const sla2_node *node);
+sla2_status cuda_op_attention_presplit(const cuda_exec *x, const sla2_node *node, void *hi, const void *lo);
 /* The kernel SPARSE/DENSE of this graph would run on: "wgmma" (Hopper), "mma" or "simt" (tools). */
 const char *cuda_attention_path(const cuda_exec *x, const sla2_node *node);
 
@@ -89,6 +94,9 @@ typedef struct cuda_kv_args {
   const double *ksum;       /* fused, smooth_k: column sums of K [BH, D]; NULL: K~ = K */
   const unsigned *vamax;    /* fused int8_fp8: column amax of V [BH, D]; NULL: no V codes */
   float *ks;                /* fused: KS out where a later node reads it, else NULL */
+  void *ks_split;           /* fused, instead of KS: hi = round(K~), lo = round(K~ - hi) in Q's 16-bit
+                               type, [BH, N, D] each, lo right after hi (see cuda_attention_splits_k) */
+  int ks_split_bf16;
   float *kbar;              /* fused: KBAR out */
   int8_t *kcodes;           /* fused int8 modes: KCODES / KSCALE out, else NULL */
   float *kscale;

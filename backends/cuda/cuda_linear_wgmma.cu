@@ -249,14 +249,23 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
   const float den1 = nb < nend ? a.qz[(long long)bh * a.N + nb] - rs[1] : 0.0f;
   const double logit = a.per_block_alpha ? a.alpha[h * a.Tm + i] : a.alpha[h];
   const double alpha = 1.0 / (1.0 + exp(-logit));
+  /* every OS pair is loaded before the first store: stores to O could alias them otherwise, and
+   * each load would wait for the one before */
+  float2 os[DP / 4];
+#pragma unroll
+  for (int e = 0; e < DP / 2; e += 2) {
+    const int n = (e & 2) ? nb : na;
+    os[e / 2] = n < nend ? *reinterpret_cast<const float2 *>(a.os + ((long long)bh * a.N + n) * a.D + (e / 4) * 8 + 2 * q4)
+                         : make_float2(0.0f, 0.0f);
+  }
 #pragma unroll
   for (int e = 0; e < DP / 2; e++) {
     const int c = (e / 4) * 8 + 2 * q4 + (e & 1), n = (e & 2) ? nb : na;
     if (n >= nend) continue;
     const float den = (e & 2) ? den1 : den0;
     const float ol = den <= SLA2_LINEAR_DEN_EPS ? 0.0f : o[e] / den;
-    const double os = (double)a.os[((long long)bh * a.N + n) * a.D + c];
-    t4_store(a.o, b, h, n, c, (float)(alpha * os + (1.0 - alpha) * (double)ol));
+    const double osv = (e & 1) ? os[e / 2].y : os[e / 2].x;
+    t4_store(a.o, b, h, n, c, (float)(alpha * osv + (1.0 - alpha) * (double)ol));
   }
 #elif defined(__CUDA_ARCH__)
   __trap(); /* only the sm_90a build has this kernel: a launch of any other fails loudly */

@@ -150,10 +150,28 @@ extern "C" const char *cuda_attention_path(const cuda_exec *x, const sla2_node *
   return attn_mma_supported(a, x->dev) ? "mma" : "simt";
 }
 
-extern "C" sla2_status cuda_op_attention(const cuda_exec *x, const sla2_node *node) {
-  const attn_args a = args_of(x, node);
+static sla2_status dispatch(const attn_args &a, const cuda_exec *x) {
   const long long BH = x->g->B * x->g->H;
   if (attn_wgmma_supported(a, x->dev)) return attn_wgmma_launch(a, x->dev, BH);
   if (attn_mma_supported(a, x->dev)) return attn_mma_launch(a, x->dev, BH);
   return attn_simt_launch(a, x->dev, BH);
+}
+
+extern "C" sla2_status cuda_op_attention(const cuda_exec *x, const sla2_node *node) {
+  return dispatch(args_of(x, node), x);
+}
+
+extern "C" bool cuda_attention_splits_k(const cuda_exec *x, const sla2_node *node) {
+  const attn_args a = args_of(x, node);
+  if (a.quant != SLA2_QMODE_NONE || a.k.dtype != SLA2_F32 || (a.q.dtype != SLA2_BF16 && a.q.dtype != SLA2_F16))
+    return false;
+  return attn_wgmma_supported(a, x->dev) || attn_mma_supported(a, x->dev);
+}
+
+extern "C" sla2_status cuda_op_attention_presplit(const cuda_exec *x, const sla2_node *node, void *hi, const void *lo) {
+  attn_args a = args_of(x, node);
+  a.k.base = hi, a.k.dtype = a.q.dtype;
+  a.k.s[3] = 1, a.k.s[2] = a.D, a.k.s[1] = (long long)a.N * a.D, a.k.s[0] = (long long)a.H * a.N * a.D;
+  a.klo = lo;
+  return dispatch(a, x);
 }
