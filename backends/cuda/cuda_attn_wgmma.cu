@@ -268,14 +268,18 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
 
   mbar_wait(q_full, 0);
   const int u0 = FP8 ? ntiles : 0; /* K-ring entry of the product pass's first tile */
-  if (FP8) {                        /* pass 0: the exact row max */
+  if (FP8) { /* pass 0: the exact row max; the next tile's S runs during this one's max */
+    mbar_wait(k_full, 0);
+    issue_qk(0);
     for (int j = 0; j < ntiles; j++) {
-      mbar_wait(k_full + (j & 1), (j >> 1) & 1);
-      issue_qk(j);
       wg_wait<0>();
       wait_s();
-      scores(j, j);
+      scores(j, j); /* si is free after this */
       mbar_arrive(k_empty + (j & 1));
+      if (j + 1 < ntiles) {
+        mbar_wait(k_full + ((j + 1) & 1), ((j + 1) >> 1) & 1);
+        issue_qk(j + 1);
+      }
       update_max(m);
     }
   }

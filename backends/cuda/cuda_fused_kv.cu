@@ -35,7 +35,8 @@ struct kv_params {
 /* PRODUCT false: no h_j (HTOT comes from elsewhere), so neither the f32 staging of phi and V nor
  * the accumulators exist, and V is read only for its codes. */
 template <bool FUSED, bool PRODUCT>
-__global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
+__global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_params p) {
+  constexpr int BATCH = PRODUCT ? KV_BATCH : 2; /* two CTAs per multiprocessor hide latency instead */
   extern __shared__ __align__(16) float kv_smem[];
   const int staged = PRODUCT ? p.bk * p.stride : 0;
   float *phis = kv_smem;                          /* [bk][stride] phi rows */
@@ -86,12 +87,12 @@ __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
     const int begin = j * p.bk, len = min(p.N, begin + p.bk) - begin, rows8 = (len + 7) & ~7;
     float zp[4] = {0.0f, 0.0f, 0.0f, 0.0f}, amax = 0.0f;
     double kp[4] = {0.0, 0.0, 0.0, 0.0};
-    /* rows: phi and V to shared memory, column partials, V codes. KV_BATCH rows per warp are
+    /* rows: phi and V to shared memory, column partials, V codes. BATCH rows per warp are
      * loaded before any is used, so their global latencies overlap. */
-    for (int r_base = warp; r_base < rows8; r_base += KV_BATCH * KV_WARPS) {
-      float x[KV_BATCH][4], vv[KV_BATCH][4];
+    for (int r_base = warp; r_base < rows8; r_base += BATCH * KV_WARPS) {
+      float x[BATCH][4], vv[BATCH][4];
 #pragma unroll
-      for (int q = 0; q < KV_BATCH; q++) {
+      for (int q = 0; q < BATCH; q++) {
         const int r = r_base + q * KV_WARPS;
 #pragma unroll
         for (int u = 0; u < 4; u++) x[q][u] = 0.0f, vv[q][u] = 0.0f;
@@ -101,7 +102,7 @@ __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
         }
       }
 #pragma unroll
-      for (int q = 0; q < KV_BATCH; q++) {
+      for (int q = 0; q < BATCH; q++) {
         const int r = r_base + q * KV_WARPS, n = begin + r;
         if (r >= rows8) break;
         float phi[4] = {0.0f, 0.0f, 0.0f, 0.0f};
@@ -230,13 +231,13 @@ __global__ void __launch_bounds__(KV_THREADS, 1) kv_mma_kernel(kv_params p) {
     /* INT8 codes of K~ (the block is in L1/L2 from the rows pass) */
     if (FUSED && a.kcodes && on) {
       const float sigma = s_sigma;
-      for (int r_base = warp; r_base < len; r_base += KV_BATCH * KV_WARPS) {
-        float x[KV_BATCH][4];
+      for (int r_base = warp; r_base < len; r_base += BATCH * KV_WARPS) {
+        float x[BATCH][4];
 #pragma unroll
-        for (int q = 0; q < KV_BATCH; q++)
+        for (int q = 0; q < BATCH; q++)
           if (r_base + q * KV_WARPS < len) t4_load4(a.src, b, h, begin + r_base + q * KV_WARPS, d4, p.src_vec, x[q]);
 #pragma unroll
-        for (int q = 0; q < KV_BATCH; q++) {
+        for (int q = 0; q < BATCH; q++) {
           const int n = begin + r_base + q * KV_WARPS;
           if (r_base + q * KV_WARPS >= len) break;
           unsigned packed = 0;
