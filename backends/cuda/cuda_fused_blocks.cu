@@ -29,23 +29,17 @@ colstats_kernel(cuda_t4 k, bool kvec, double *ksum, cuda_t4 v, bool vvec, unsign
     double s[LANE_CH] = {0.0, 0.0, 0.0, 0.0};
     float m[LANE_CH] = {0.0f, 0.0f, 0.0f, 0.0f};
     if (d < D)
-      for (int n = n0 + ty; n < n1; n += ROW_BATCH * COLSTATS_ROWS) {
-        float x[ROW_BATCH][LANE_CH], y[ROW_BATCH][LANE_CH]; /* ROW_BATCH rows' loads in flight together */
+      for (int n = n0 + ty; n < n1; n += COLSTATS_ROWS) {
+        float x[LANE_CH];
+        if (ksum) {
+          t4_load4(k, b, h, n, d, kvec, x);
 #pragma unroll
-        for (int q = 0; q < ROW_BATCH; q++) {
-          const int r = n + q * COLSTATS_ROWS;
-          if (r >= n1) break;
-          if (ksum) t4_load4(k, b, h, r, d, kvec, x[q]);
-          if (vamax) t4_load4(v, b, h, r, d, vvec, y[q]);
+          for (int u = 0; u < LANE_CH; u++) s[u] += (double)x[u];
         }
+        if (vamax) {
+          t4_load4(v, b, h, n, d, vvec, x);
 #pragma unroll
-        for (int q = 0; q < ROW_BATCH; q++) {
-          if (n + q * COLSTATS_ROWS >= n1) break;
-#pragma unroll
-          for (int u = 0; u < LANE_CH; u++) {
-            if (ksum) s[u] += (double)x[q][u];
-            if (vamax) m[u] = fmaxf(m[u], fabsf(y[q][u]));
-          }
+          for (int u = 0; u < LANE_CH; u++) m[u] = fmaxf(m[u], fabsf(x[u]));
         }
       }
 #pragma unroll
