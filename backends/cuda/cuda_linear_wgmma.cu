@@ -137,28 +137,6 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
   auto qdesc = [&](int kk) { return wg_desc(sq + (kk / 4) * L::BM * 128 + cw * 64 * 128 + (kk % 4) * 32, 16, 128); };
   auto kdesc = [&](const unsigned char *t, int kk) { return wg_desc(t + (kk / 4) * WG_PANEL + (kk % 4) * 32, 16, 128); };
 
-  /* entry 0: o = 2^-s (phi(Q) hi^T + phi(Q) lo^T) */
-  mbar_wait(q_full, 0);
-  mbar_wait(k_full, 0);
-  mbar_wait(v_full, 0);
-  {
-    const unsigned char *s0 = smem + L::Q_BYTES;
-    wg_fence_regs(o);
-    wg_fence();
-#pragma unroll
-    for (int kk = 0; kk < DP / 16; kk++) {
-      ss16<F16>(o, qdesc(kk), kdesc(s0, kk), kk > 0);
-      ss16<F16>(o, qdesc(kk), kdesc(s0 + L::SLOT, kk), 1);
-    }
-    wg_commit();
-    wg_wait<0>();
-    wg_fence_regs(o);
-    mbar_arrive(k_empty), mbar_arrive(v_empty);
-    const float hinv = a.hinv[bh];
-#pragma unroll
-    for (int e = 0; e < DP / 2; e++) o[e] *= hinv;
-  }
-
   /* T of ring entry u, asynchronous */
   auto issue_t = [&](int u) {
     const unsigned char *sk = smem + L::Q_BYTES + (u & 1) * L::STAGE;
@@ -207,10 +185,27 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
       }
   };
 
+  /* entry 0: o = 2^-s (phi(Q) hi^T + phi(Q) lo^T), with the first tile's T issued behind it */
+  mbar_wait(q_full, 0);
+  mbar_wait(k_full, 0);
+  mbar_wait(v_full, 0);
+  wg_fence_regs(o);
+  wg_fence();
+#pragma unroll
+  for (int kk = 0; kk < DP / 16; kk++) {
+    ss16<F16>(o, qdesc(kk), kdesc(smem + L::Q_BYTES, kk), kk > 0);
+    ss16<F16>(o, qdesc(kk), kdesc(smem + L::Q_BYTES + L::SLOT, kk), 1);
+  }
+  wg_commit();
   mbar_wait(k_full + 1, 0);
   issue_t(1);
   wg_wait<0>();
+  wg_fence_regs(o);
   wg_fence_regs(sacc);
+  mbar_arrive(k_empty), mbar_arrive(v_empty);
+  const float hinv = a.hinv[bh];
+#pragma unroll
+  for (int e = 0; e < DP / 2; e++) o[e] *= hinv;
   take_t(0);
   mbar_arrive(k_empty + 1);
   pack_neg_t();
@@ -272,25 +267,47 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
 #endif
 }
 
-/* phi(q) rounded to the 16-bit type into phiq, and qz = phi16(q) . Z_tot (f32), one warp per row. */
-__global__ void __launch_bounds__(256) light_phiq_kernel(cuda_t4 q, bool vec, int H, int N, int D, int fmap,
-                                                         const float *ztot, bool bf16, void *phiq, float *qz) {
-  const int bh = blockIdx.y, b = bh / H, h = bh % H, lane = threadIdx.x % 32;
-  const int n = blockIdx.x * 8 + threadIdx.x / 32, d4 = 4 * lane;
-  if (n >= N) return; /* whole warps */
+#define PHIQ_ROWS 4 /* rows per warp, their loads in flight together */
+
+/* phi(q) (softmax over channels; the light path takes no other map) rounded to the 16-bit type
+ * into phiq, and qz = phi16(q) . Z_tot (f32). Fast exp and one reciprocal per row: the rounding
+ * to 16 bits that follows is coarser than their error, and den uses the rounded values. */
+__global__ void __launch_bounds__(256) light_phiq_kernel(cuda_t4 q, bool vec, int H, int N, int D, const float *ztot,
+                                                         bool bf16, void *phiq, float *qz) {
+  const int bh = blockIdx.y, b = bh / H, h = bh % H, lane = threadIdx.x % 32, d4 = 4 * lane;
+  const int n0 = (blockIdx.x * 8 + threadIdx.x / 32) * PHIQ_ROWS;
   const bool on = d4 < D;
-  float x[4] = {0.0f, 0.0f, 0.0f, 0.0f}, phi[4];
-  if (on) t4_load4(q, b, h, n, d4, vec, x);
-  phi_row4(x, on, fmap, phi);
-  float z = 0.0f;
-  if (on) {
-    float r[4];
-    store4_16(phiq, ((long long)bh * N + n) * D + d4, phi, bf16, r);
+  float z4[4] = {0.0f, 0.0f, 0.0f, 0.0f}, x[PHIQ_ROWS][4];
 #pragma unroll
-    for (int u = 0; u < 4; u++) z += r[u] * ztot[(long long)bh * D + d4 + u];
+  for (int u = 0; u < 4; u++) z4[u] = on ? ztot[(long long)bh * D + d4 + u] : 0.0f;
+#pragma unroll
+  for (int r = 0; r < PHIQ_ROWS; r++) {
+#pragma unroll
+    for (int u = 0; u < 4; u++) x[r][u] = -INFINITY;
+    if (on && n0 + r < N) t4_load4(q, b, h, n0 + r, d4, vec, x[r]);
   }
-  z = warp_sum(z);
-  if (lane == 0) qz[(long long)bh * N + n] = z;
+#pragma unroll
+  for (int r = 0; r < PHIQ_ROWS; r++) {
+    const int n = n0 + r;
+    if (n >= N) break; /* whole warps */
+    float m = fmaxf(fmaxf(x[r][0], x[r][1]), fmaxf(x[r][2], x[r][3]));
+    m = warp_max(m);
+    float e[4], sum = 0.0f;
+#pragma unroll
+    for (int u = 0; u < 4; u++) e[u] = on ? __expf(x[r][u] - m) : 0.0f, sum += e[u];
+    const float inv = 1.0f / warp_sum(sum);
+    float z = 0.0f;
+    if (on) {
+      float phi[4], rounded[4];
+#pragma unroll
+      for (int u = 0; u < 4; u++) phi[u] = e[u] * inv;
+      store4_16(phiq, ((long long)bh * N + n) * D + d4, phi, bf16, rounded);
+#pragma unroll
+      for (int u = 0; u < 4; u++) z += rounded[u] * z4[u];
+    }
+    z = warp_sum(z);
+    if (lane == 0) qz[(long long)bh * N + n] = z;
+  }
 }
 
 /* Per head: 2^s H_tot^T as hi + lo halves in the 16-bit type ([bh][2][D][D], row e holds column e
@@ -365,9 +382,9 @@ extern "C" sla2_status cuda_linear_light_prepare(const cuda_exec *x, void *scrat
   sla2_status st = cuda_light_htot_launch(x, x->buf[SLA2_SLOT_PHIK], scratch, htot);
   if (st != SLA2_OK) return st;
   cudaStream_t s = x->dev->stream;
-  light_phiq_kernel<<<dim3(cdiv_u(g->N, 8), (unsigned)BH), 256, 0, s>>>(
-      q, cuda_t4_vec4(q), (int)g->H, (int)g->N, (int)g->D, (int)g->feature_map, (const float *)x->buf[SLA2_SLOT_ZTOT],
-      bf16, x->buf[SLA2_SLOT_PHIQ], (float *)x->buf[SLA2_SLOT_OL]);
+  light_phiq_kernel<<<dim3(cdiv_u(g->N, 8 * PHIQ_ROWS), (unsigned)BH), 256, 0, s>>>(
+      q, cuda_t4_vec4(q), (int)g->H, (int)g->N, (int)g->D, (const float *)x->buf[SLA2_SLOT_ZTOT], bf16,
+      x->buf[SLA2_SLOT_PHIQ], (float *)x->buf[SLA2_SLOT_OL]);
   light_hsplit_kernel<<<(unsigned)BH, 256, 0, s>>>(htot, (int)g->D, bf16, (uint16_t *)x->buf[SLA2_SLOT_HBLK],
                                                    (float *)x->buf[SLA2_SLOT_ZBLK]);
   return cuda_check_launch("linear (wgmma) preparation");
