@@ -85,15 +85,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
   const int kpasses = FP8 ? 2 : 1; /* int8_fp8 reads K twice: row max, then the product */
   const float fac = a.scale * CUDA_LOG2E;
 
-  if (threadIdx.x == 0) {
-    mbar_init(q_full, 1);
-    for (int s = 0; s < 2; s++) {
-      mbar_init(k_full + s, 1), mbar_init(v_full + s, 1);
-      mbar_init(k_empty + s, NC * 128), mbar_init(v_empty + s, NC * 128);
-    }
-    mbar_init_fence();
-  }
-  __syncthreads();
+  wg_ring_init(bars, NC * 128);
 
   if (threadIdx.x < 128) { /* producer warpgroup */
     regs_dec<24>();
@@ -178,14 +170,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     }
     wg_commit();
   };
-  auto issue_pv = [&](int j) {
-    const unsigned char *sv = smem + L::Q_BYTES + (j & 1) * L::STAGE + L::V_OFF;
-    wg_fence_regs(o);
-    wg_fence();
-#pragma unroll
-    for (int kk = 0; kk < WG_BN / 16; kk++) wgmma_rs<F16>(o, pa[kk], wg_desc(sv + kk * 2048, WG_PANEL, 128));
-    wg_commit();
-  };
+  auto issue_pv = [&](int j) { wg_issue_pv_tile<F16>(o, pa, smem + L::Q_BYTES + (j & 1) * L::STAGE + L::V_OFF); };
   /* After S of tile j (K-ring entry u) completed: positions past the row's end -inf; s8 modes
    * scale to log2 units here (per-box factors, read before the stage is released), 16-bit modes
    * leave raw S (the softmax folds the scale into one FFMA). */
@@ -248,17 +233,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
 #pragma unroll
       for (int w = 0; w < 4; w++) {
         const float lo = sacc[8 * kk + 2 * w], hi = sacc[8 * kk + 2 * w + 1];
-        uint32_t v;
-        if (FP8) {
-          v = p_fp8_pair(lo, hi);
-        } else if (F16) {
-          __half2 x = __floats2half2_rn(lo, hi);
-          v = *reinterpret_cast<uint32_t *>(&x);
-        } else {
-          __nv_bfloat162 x = __floats2bfloat162_rn(lo, hi);
-          v = *reinterpret_cast<uint32_t *>(&x);
-        }
-        pa[kk][w] = v;
+        pa[kk][w] = FP8 ? p_fp8_pair(lo, hi) : pack_pair16<F16>(lo, hi);
       }
   };
   auto wait_s = [&]() {

@@ -6,6 +6,8 @@
 #define SLA2_BACKENDS_CUDA_ATTN_WGMMA_CUH
 
 #include <cuda.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <stdint.h>
 
 #define WG_BN 128       /* key positions per tile */
@@ -39,6 +41,22 @@ __device__ inline void mbar_wait(uint64_t *bar, uint32_t parity) {
       "@!done bra wait_again;\n}\n" ::"r"(smem_u32(bar)),
       "r"(parity)
       : "memory");
+}
+
+/* The barriers of the LUT-row kernels' two-stage K / V ring, 9 consecutive ones: q_full, k_full[2],
+ * k_empty[2], v_full[2], v_empty[2]. Full barriers complete on the copy engine's byte count (one
+ * arrival by the producer thread), empty ones on an arrival of each of `consumers` threads. Every
+ * thread of the CTA calls this. */
+__device__ inline void wg_ring_init(uint64_t *bars, int consumers) {
+  if (threadIdx.x == 0) {
+    mbar_init(bars, 1);
+    for (int s = 0; s < 2; s++) {
+      mbar_init(bars + 1 + s, 1), mbar_init(bars + 5 + s, 1);
+      mbar_init(bars + 3 + s, consumers), mbar_init(bars + 7 + s, consumers);
+    }
+    mbar_init_fence();
+  }
+  __syncthreads();
 }
 
 /* ---- TMA: one box of a 4-D tensor map (D, N, H, B) into shared memory, completing on `bar` ---- */
@@ -236,6 +254,30 @@ __device__ inline void wgmma_rs(float (&d)[32], const uint32_t (&a)[4], uint64_t
                  ", {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"
                  : WG_OUT32(d)
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+}
+
+/* Two floats rounded to a 16-bit pair (f16 or bf16), the first in the low half: one register
+ * of a wgmma A fragment. */
+template <bool F16>
+__device__ inline uint32_t pack_pair16(float lo, float hi) {
+  if (F16) {
+    const __half2 x = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const uint32_t *>(&x);
+  }
+  const __nv_bfloat162 x = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t *>(&x);
+}
+
+/* o += P V over one tile of WG_BN keys: P as A fragments in registers (16 keys per kk), V
+ * MN-major at sv (WG_BN rows, 64-channel panels of WG_PANEL bytes). Issued and committed, not
+ * waited for. */
+template <bool F16, int N>
+__device__ inline void wg_issue_pv_tile(float (&o)[N], const uint32_t (&pa)[WG_BN / 16][4], const unsigned char *sv) {
+  wg_fence_regs(o);
+  wg_fence();
+#pragma unroll
+  for (int kk = 0; kk < WG_BN / 16; kk++) wgmma_rs<F16>(o, pa[kk], wg_desc(sv + kk * 2048, WG_PANEL, 128));
+  wg_commit();
 }
 
 #endif

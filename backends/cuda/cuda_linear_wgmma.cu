@@ -84,15 +84,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
   const int total = (a.nsel - 1) * a.bk + min(a.N - lut_row[a.nsel - 1] * a.bk, a.bk);
   const int ntiles = (total + WG_BN - 1) / WG_BN;
 
-  if (threadIdx.x == 0) {
-    mbar_init(q_full, 1);
-    for (int s = 0; s < 2; s++) {
-      mbar_init(k_full + s, 1), mbar_init(v_full + s, 1);
-      mbar_init(k_empty + s, NC * 128), mbar_init(v_empty + s, NC * 128);
-    }
-    mbar_init_fence();
-  }
-  __syncthreads();
+  wg_ring_init(bars, NC * 128);
 
   if (threadIdx.x < 128) { /* producer warpgroup */
     regs_dec<24>();
@@ -147,14 +139,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     wg_commit();
   };
   /* o += (-T) V of ring entry u (V MN-major), asynchronous */
-  auto issue_tv = [&](int u) {
-    const unsigned char *sv = smem + L::Q_BYTES + (u & 1) * L::STAGE + L::SLOT;
-    wg_fence_regs(o);
-    wg_fence();
-#pragma unroll
-    for (int kk = 0; kk < WG_BN / 16; kk++) wgmma_rs<F16>(o, pa[kk], wg_desc(sv + kk * 2048, WG_PANEL, 128));
-    wg_commit();
-  };
+  auto issue_tv = [&](int u) { wg_issue_pv_tile<F16>(o, pa, smem + L::Q_BYTES + (u & 1) * L::STAGE + L::SLOT); };
   /* T of tile j complete: positions past the row's keys to 0, row sums */
   auto take_t = [&](int j) {
     const int base = j * WG_BN;
@@ -171,18 +156,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
 #pragma unroll
     for (int kk = 0; kk < 8; kk++)
 #pragma unroll
-      for (int w = 0; w < 4; w++) {
-        const float lo = -sacc[8 * kk + 2 * w], hi = -sacc[8 * kk + 2 * w + 1];
-        uint32_t v;
-        if (F16) {
-          __half2 x = __floats2half2_rn(lo, hi);
-          v = *reinterpret_cast<uint32_t *>(&x);
-        } else {
-          __nv_bfloat162 x = __floats2bfloat162_rn(lo, hi);
-          v = *reinterpret_cast<uint32_t *>(&x);
-        }
-        pa[kk][w] = v;
-      }
+      for (int w = 0; w < 4; w++) pa[kk][w] = pack_pair16<F16>(-sacc[8 * kk + 2 * w], -sacc[8 * kk + 2 * w + 1]);
   };
 
   /* entry 0: o = 2^-s (phi(Q) hi^T + phi(Q) lo^T), with the first tile's T issued behind it */
