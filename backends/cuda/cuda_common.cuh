@@ -5,6 +5,7 @@
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda_fp8.h>
 #include <stdint.h>
 
 #include "backends/cuda/cuda_internal.h"
@@ -64,6 +65,30 @@ __device__ inline int8_t int8_code(float x, float sigma) {
   if (isnan(q)) return 0;
   q = fminf(fmaxf(q, -(float)SLA2_INT8_MAX), (float)SLA2_INT8_MAX);
   return (int8_t)q;
+}
+
+/* The same codes from x * rcp (rcp = 1 / sigma, rounded) where that is safe: the product lies
+ * within 2^-22 (relative) of the rounded quotient the reference encoders start from, so where
+ * nudging it by 2^-20 either way gives one code, the quotient gives it too. Near a rounding
+ * boundary or a tie, and for a sigma whose reciprocal is not a normal float, the IEEE division
+ * decides. Bit for bit the reference's results (checked exhaustively on the encoder, and against
+ * the oracle by the suite). */
+__device__ inline bool rcp_usable(float sigma) { return sigma >= 0x1p-100f && sigma <= 0x1p100f; }
+
+__device__ inline int8_t int8_code_rcp(float x, float sigma, float rcp) {
+  const float y = x * rcp, lo = rintf(y * (1.0f - 0x1p-20f)), hi = rintf(y * (1.0f + 0x1p-20f));
+  if (lo != hi || !rcp_usable(sigma)) return int8_code(x, sigma); /* NaN lands here too */
+  return (int8_t)fminf(fmaxf(lo, -(float)SLA2_INT8_MAX), (float)SLA2_INT8_MAX);
+}
+
+/* f32 -> E4M3 in one conversion instruction (round half to even, saturating); NaN excluded. */
+__device__ inline uint8_t e4m3_hw(float f) { return (uint8_t)__nv_cvt_float_to_fp8(f, __NV_SATFINITE, __NV_E4M3); }
+
+__device__ inline uint8_t e4m3_code_rcp(float x, float sigma, float rcp) {
+  const float y = x * rcp;
+  const uint8_t lo = e4m3_hw(y * (1.0f - 0x1p-20f)), hi = e4m3_hw(y * (1.0f + 0x1p-20f));
+  if (lo != hi || isnan(y) || !rcp_usable(sigma)) return f32_to_e4m3(__fdiv_rn(x, sigma));
+  return lo;
 }
 
 __device__ inline float warp_sum(float v) {

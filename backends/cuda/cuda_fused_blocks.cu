@@ -112,7 +112,7 @@ rowblock_kernel(cuda_t4 in, bool vec, int H, int N, int D, int block, int T, flo
     scales[(long long)bh * T + t] = s_sigma;
   }
   __syncthreads();
-  const float sigma = s_sigma;
+  const float sigma = s_sigma, rcp = 1.0f / sigma;
 #pragma unroll
   for (int c = 0; c < MAX_PASSES; c++) {
     const int d = LANE_CH * lane + 128 * c;
@@ -128,7 +128,7 @@ rowblock_kernel(cuda_t4 in, bool vec, int H, int N, int D, int block, int T, flo
         if (r >= len) break;
         unsigned packed = 0;
 #pragma unroll
-        for (int u = 0; u < LANE_CH; u++) packed |= (unsigned)(uint8_t)int8_code(x[q][u], sigma) << (8 * u);
+        for (int u = 0; u < LANE_CH; u++) packed |= (unsigned)(uint8_t)int8_code_rcp(x[q][u], sigma, rcp) << (8 * u);
         *reinterpret_cast<unsigned *>(codes + ((long long)bh * N + begin + r) * D + d) = packed;
       }
     }

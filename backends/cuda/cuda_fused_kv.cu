@@ -2,7 +2,7 @@
  * (3xTF32, cuda_tf32x3.cuh), the totals from per-group partial sums, and in fused mode everything
  * else that is a function of one key block of K and V:
  *   K~ = K - mean (the oracle's double subtraction, one rounding), KS where a later node reads it,
- *   KBAR (double sums), KCODES/KSCALE (block amax, IEEE division), phi(K~), VCODES/VSCALE.
+ *   KBAR (double sums), KCODES/KSCALE (block amax; exact encoders), phi(K~), VCODES/VSCALE.
  * So K and V are read once (plus an L2 re-read of K for the codes) and PHIK never exists.
  *
  * One CTA of 16 warps per (b, h, group of G consecutive key blocks); per block:
@@ -57,7 +57,7 @@ __global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_
   for (int i = tid; i < 2 * staged; i += KV_THREADS) phis[i] = 0.0f;
   /* the K mean and sigma_v per channel, in shared memory to spare registers */
   __shared__ double mean_s[CUDA_KV_MAX_D];
-  __shared__ float vsig_s[CUDA_KV_MAX_D];
+  __shared__ float vsig_s[CUDA_KV_MAX_D], vrcp_s[CUDA_KV_MAX_D];
   if (FUSED && tid < D) {
     mean_s[tid] = a.ksum ? a.ksum[(long long)bh * D + tid] / (double)p.N : 0.0;
     float sig = 1.0f;
@@ -65,7 +65,7 @@ __global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_
       const float m = __uint_as_float(a.vamax[(long long)bh * D + tid]);
       sig = m > 0.0f ? __fdiv_rn(m, SLA2_FP8_E4M3_MAX) : 1.0f;
     }
-    vsig_s[tid] = sig;
+    vsig_s[tid] = sig, vrcp_s[tid] = 1.0f / sig;
     if (a.vscale && grp == 0) a.vscale[(long long)bh * D + tid] = sig;
   }
 
@@ -132,7 +132,8 @@ __global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_
             if (on && a.vcodes) {
               unsigned packed = 0;
 #pragma unroll
-              for (int u = 0; u < 4; u++) packed |= (unsigned)f32_to_e4m3(__fdiv_rn(vv[q][u], vsig_s[d4 + u])) << (8 * u);
+              for (int u = 0; u < 4; u++)
+                packed |= (unsigned)e4m3_code_rcp(vv[q][u], vsig_s[d4 + u], vrcp_s[d4 + u]) << (8 * u);
               *reinterpret_cast<unsigned *>(a.vcodes + ((long long)bh * p.N + n) * D + d4) = packed;
             }
           } else {
@@ -230,7 +231,7 @@ __global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_
 
     /* INT8 codes of K~ (the block is in L1/L2 from the rows pass) */
     if (FUSED && a.kcodes && on) {
-      const float sigma = s_sigma;
+      const float sigma = s_sigma, rcp = 1.0f / sigma;
       for (int r_base = warp; r_base < len; r_base += BATCH * KV_WARPS) {
         float x[BATCH][4];
 #pragma unroll
@@ -243,7 +244,7 @@ __global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_
           unsigned packed = 0;
 #pragma unroll
           for (int u = 0; u < 4; u++)
-            packed |= (unsigned)(uint8_t)int8_code((float)((double)x[q][u] - mean_s[d4 + u]), sigma) << (8 * u);
+            packed |= (unsigned)(uint8_t)int8_code_rcp((float)((double)x[q][u] - mean_s[d4 + u]), sigma, rcp) << (8 * u);
           *reinterpret_cast<unsigned *>(a.kcodes + ((long long)bh * p.N + n) * D + d4) = packed;
         }
       }

@@ -1,8 +1,8 @@
 /* CUDA backend: QUANTIZE_INT8 (Q and K~ per row block, the rowblock kernel of
  * cuda_fused_blocks.cu) and QUANTIZE_FP8 (V per channel: column amax there, codes here).
- * Codes are bit-exact with the oracle: sigma and x / sigma are IEEE f32 divisions (__fdiv_rn,
- * never a reciprocal multiply), rintf rounds half to even, and the E4M3 encoder is a port of
- * core/numeric.c. */
+ * Codes are bit-exact with the oracle: sigma is an IEEE f32 division, and the codes come from
+ * the encoders of cuda_common.cuh, which give the reference result of x / sigma (IEEE division,
+ * rintf half to even, core/numeric.c's E4M3 port) by a reciprocal product with a boundary check. */
 #include "backends/cuda/cuda_common.cuh"
 #include "core/error.h"
 
@@ -22,7 +22,7 @@ __global__ void fp8_encode_kernel(cuda_t4 v, int H, int N, int D, const unsigned
     const float m = __uint_as_float(amax[bh * D + c]);
     const float sigma = m > 0.0f ? __fdiv_rn(m, SLA2_FP8_E4M3_MAX) : 1.0f;
     if (n == 0) scales[bh * D + c] = sigma;
-    codes[row * D + c] = f32_to_e4m3(__fdiv_rn(t4_load(v, b, h, n, c), sigma));
+    codes[row * D + c] = e4m3_code_rcp(t4_load(v, b, h, n, c), sigma, 1.0f / sigma);
   }
 }
 
