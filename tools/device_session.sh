@@ -6,7 +6,8 @@
 #
 # Usage, on the GPU machine from the repo root after `. .device/setup.sh`:
 #   tools/device_session.sh BUILD_DIR [tests] [compare] [cuda] [big] [pocl] [sweep]
-# BUILD_DIR holds tests/sla2-tests, bench/sla2-bench, examples/sla2-devices and the library.
+# BUILD_DIR holds tests/sla2-tests, tests/sla2-cuda-encoders-test, bench/sla2-bench,
+# examples/sla2-devices and the library.
 # Logs go to $OUT (or ./device-logs).
 set -u
 build=${1:?usage: tools/device_session.sh BUILD_DIR [steps...]}
@@ -24,7 +25,8 @@ shape="--batch 1 --heads 12 --seq 32760 --dim 128"
 for step in "$@"; do
   case $step in
   tests) SLA2_TEST_REQUIRE=cpu,cuda,opencl,vulkan timeout 420 $T >"$out/tests.txt" 2>&1
-         echo "tests rc=$?"; grep -E "^[0-9]+%|Checks|FAIL|Error" "$out/tests.txt" | head -20 ;;
+         echo "tests rc=$?"; grep -E "^[0-9]+%|Checks|FAIL|Error" "$out/tests.txt" | head -20
+         SLA2_TEST_REQUIRE=cuda timeout 120 ./$build/tests/sla2-cuda-encoders-test 2>&1 | tee -a "$out/tests.txt" ;;
   compare) timeout 300 $B --device "cuda0,vulkan0${ocl:+,$ocl}" $shape --dtype f16 --topk 0.03 \
              --quant int8_fp8,none --warmup 1 --runs 3 2>&1 | tee "$out/compare.txt" ;;
   cuda) timeout 200 $B --device cuda0 $shape --dtype bf16 --topk 0.03,1.0 --quant int8_fp8,none \

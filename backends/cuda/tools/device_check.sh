@@ -14,7 +14,8 @@ B=./build-cuda/bench/sla2-bench
 CS=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 for step in "$@"; do
   case $step in
-  tests) SLA2_TEST_REQUIRE=cpu,cuda timeout 300 $T >"$out/tests.txt" 2>&1; echo "tests rc=$?"; tail -3 "$out/tests.txt" ;;
+  tests) SLA2_TEST_REQUIRE=cpu,cuda timeout 300 $T >"$out/tests.txt" 2>&1; echo "tests rc=$?"; tail -3 "$out/tests.txt"
+         SLA2_TEST_REQUIRE=cuda timeout 120 ./build-cuda/tests/sla2-cuda-encoders-test ;;
   memcheck) CK_FORK=no SLA2_TEST_REQUIRE=cuda CK_RUN_CASE=cuda timeout 300 $CS --tool memcheck --error-exitcode 9 $T \
               >"$out/memcheck.txt" 2>&1; echo "memcheck rc=$?"; tail -4 "$out/memcheck.txt" ;;
   racecheck) CK_FORK=no SLA2_TEST_REQUIRE=cuda CK_RUN_CASE=cuda timeout 300 $CS --tool racecheck --error-exitcode 9 $T \
