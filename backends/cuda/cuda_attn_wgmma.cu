@@ -305,10 +305,21 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
   const int nend = min(a.N, n0 + a.rows);
   const int na = n0 + cw * 64 + warp * 16 + g, nb = na + 8;
   const float inv0 = 1.0f / l[0], inv1 = 1.0f / l[1];
+  /* int8_fp8: sigma_v / 448 of this thread's column pairs, loaded before the first store (loads
+   * between stores to O would each wait: the compiler cannot tell they do not alias) */
+  float2 cs2[DP / 8];
+#pragma unroll
+  for (int t = 0; t < DP / 8; t++) {
+    cs2[t] = make_float2(1.0f, 1.0f);
+    if (FP8) {
+      const float2 sv = *reinterpret_cast<const float2 *>(a.vs + (long long)bh * a.D + t * 8 + 2 * q4);
+      cs2[t] = make_float2(sv.x / SLA2_FP8_P_SCALE, sv.y / SLA2_FP8_P_SCALE);
+    }
+  }
 #pragma unroll
   for (int e = 0; e < DP / 2; e++) {
     const int c = (e / 4) * 8 + 2 * q4 + (e & 1);
-    const float cs = FP8 ? a.vs[(long long)bh * a.D + c] / SLA2_FP8_P_SCALE : 1.0f;
+    const float cs = (e & 1) ? cs2[e / 4].y : cs2[e / 4].x;
     if (e & 2) {
       if (nb < nend) t4_store(a.o, b, h, nb, c, o[e] * cs * inv1);
     } else if (na < nend) {
