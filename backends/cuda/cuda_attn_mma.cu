@@ -412,13 +412,6 @@ static sla2_status launch_dp(const attn_args &a, cuda_device_ctx *dev, long long
   return qk == T_BF16 ? launch<DP, T_BF16, T_BF16, false>(a, dev, BH) : launch<DP, T_F16, T_F16, false>(a, dev, BH);
 }
 
-static cuda_t4 contiguous16(void *base, int dtype, long long H, long long N, long long D) {
-  cuda_t4 t;
-  t.base = base, t.dtype = dtype;
-  t.s[3] = 1, t.s[2] = D, t.s[1] = N * D, t.s[0] = H * N * D;
-  return t;
-}
-
 sla2_status attn_split_k(const attn_args &a, cuda_device_ctx *dev, long long BH, bool bf16, cuda_t4 *hi,
                          const void **lo) {
   const long long count = BH * a.N * a.D;
@@ -430,7 +423,7 @@ sla2_status attn_split_k(const attn_args &a, cuda_device_ctx *dev, long long BH,
     split_k_kernel<T_BF16><<<cdiv_u(count, 256), 256, 0, dev->stream>>>(a.k, a.H, a.N, a.D, h, l, count);
   else
     split_k_kernel<T_F16><<<cdiv_u(count, 256), 256, 0, dev->stream>>>(a.k, a.H, a.N, a.D, h, l, count);
-  *hi = contiguous16(h, bf16 ? SLA2_BF16 : SLA2_F16, a.H, a.N, a.D);
+  *hi = cuda_t4_contiguous(h, bf16 ? SLA2_BF16 : SLA2_F16, a.H, a.N, a.D);
   *lo = l;
   return cuda_check_launch("attention split K");
 }
@@ -441,7 +434,7 @@ sla2_status attn_fp8_v_f16(const attn_args &a, cuda_device_ctx *dev, long long B
   sla2_status st = cuda_scratch(dev, (size_t)count * 2, &p);
   if (st != SLA2_OK) return st;
   fp8_to_f16_kernel<<<cdiv_u(count / 8, 256), 256, 0, dev->stream>>>(a.vc, (uint16_t *)p, count / 8);
-  *v = contiguous16(p, SLA2_F16, a.H, a.N, a.D);
+  *v = cuda_t4_contiguous(p, SLA2_F16, a.H, a.N, a.D);
   return cuda_check_launch("attention FP8 V");
 }
 

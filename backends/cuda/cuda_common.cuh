@@ -109,6 +109,14 @@ static inline bool cuda_t4_vec4(const cuda_t4 &t) {
          ((uintptr_t)t.base % (4 * esize)) == 0;
 }
 
+/* The view of a contiguous [B, H, N, D] array of `dtype` at base (scratch the kernels write). */
+static inline cuda_t4 cuda_t4_contiguous(void *base, int dtype, long long H, long long N, long long D) {
+  cuda_t4 t;
+  t.base = base, t.dtype = dtype;
+  t.s[3] = 1, t.s[2] = D, t.s[1] = N * D, t.s[0] = H * N * D;
+  return t;
+}
+
 /* Channels d..d+3 of row n, widened to f32: one vector load when `vec`, else four. */
 __device__ inline void t4_load4(const cuda_t4 &t, long long b, long long h, long long n, int d, bool vec,
                                 float out[4]) {
@@ -157,18 +165,19 @@ __device__ inline void phi_row4(const float x[4], bool on, int fmap, float out[4
 }
 
 /* Four consecutive values rounded to f16 or bf16 (nearest even) at element i of a 16-bit array;
- * the rounded values are returned in r. i must be a multiple of 4 (an 8-byte store). */
+ * the rounded values are returned in r unless it is NULL. i must be a multiple of 4 (an 8-byte
+ * store). */
 __device__ inline void store4_16(void *base, long long i, const float v[4], bool bf16, float r[4]) {
   unsigned w[2];
   for (int u = 0; u < 2; u++) {
     if (bf16) {
       const __nv_bfloat162 x = __floats2bfloat162_rn(v[2 * u], v[2 * u + 1]);
       w[u] = *reinterpret_cast<const unsigned *>(&x);
-      r[2 * u] = __low2float(x), r[2 * u + 1] = __high2float(x);
+      if (r) r[2 * u] = __low2float(x), r[2 * u + 1] = __high2float(x);
     } else {
       const __half2 x = __floats2half2_rn(v[2 * u], v[2 * u + 1]);
       w[u] = *reinterpret_cast<const unsigned *>(&x);
-      r[2 * u] = __low2float(x), r[2 * u + 1] = __high2float(x);
+      if (r) r[2 * u] = __low2float(x), r[2 * u + 1] = __high2float(x);
     }
   }
   *reinterpret_cast<uint2 *>(static_cast<uint16_t *>(base) + i) = make_uint2(w[0], w[1]);

@@ -36,7 +36,8 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
   /* scratch: [K column sums (double) | V column amax | kv partial totals] */
   const size_t sums_bytes = BHD * sizeof(double), amax_bytes = (BHD * sizeof(unsigned) + 15) & ~(size_t)15;
   size_t part_bytes = cuda_kv_scratch_bytes(x); /* the K pass's partial totals, then H_tot's */
-  if (light && cuda_light_htot_scratch_bytes(x) > part_bytes) part_bytes = cuda_light_htot_scratch_bytes(x);
+  const size_t htot_part_bytes = light ? cuda_light_htot_scratch_bytes(x) : 0;
+  if (htot_part_bytes > part_bytes) part_bytes = htot_part_bytes;
   void *scratch;
   sla2_status st = cuda_scratch(x->dev, sums_bytes + amax_bytes + part_bytes, &scratch);
   if (st != SLA2_OK) return st;
@@ -63,8 +64,9 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
    * splits K~: then this pass writes the halves into KS's buffer. */
   const sla2_node *sparse = sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN);
   const bool presplit = !quant && cuda_attention_splits_k(x, sparse);
+  void *ks_lo = (char *)buf[SLA2_SLOT_KS] + 2 * BHD * (size_t)g->N; /* hi in the first half */
   if (presplit)
-    ka.ks_split = buf[SLA2_SLOT_KS], ka.ks_split_bf16 = q.dtype == SLA2_BF16;
+    ka.ks_hi = buf[SLA2_SLOT_KS], ka.ks_lo = ks_lo, ka.ks_split_bf16 = q.dtype == SLA2_BF16;
   else
     ka.ks = quant ? NULL : (float *)buf[SLA2_SLOT_KS];
   ka.kbar = (float *)buf[SLA2_SLOT_KBAR];
@@ -80,8 +82,7 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
   if (light && (st = cuda_linear_light_prepare(x, kv_part)) != SLA2_OK) return st;
   /* 4. route, 5. sparse branch */
   if ((st = cuda_op_route(x, sla2_graph_find_node(g, SLA2_OP_ROUTE))) != SLA2_OK) return st;
-  st = presplit ? cuda_op_attention_presplit(x, sparse, buf[SLA2_SLOT_KS], (char *)buf[SLA2_SLOT_KS] + 2 * BHD * (size_t)g->N)
-                : cuda_op_attention(x, sparse);
+  st = presplit ? cuda_op_attention_presplit(x, sparse, buf[SLA2_SLOT_KS], ks_lo) : cuda_op_attention(x, sparse);
   if (st != SLA2_OK) return st;
   /* 6. linear branch + combine */
   if (light) return cuda_linear_light_launch(x);

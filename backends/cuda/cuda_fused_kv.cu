@@ -13,8 +13,8 @@
  *            m-tiles wm + 4 mt and n-tiles wn + 4 nt, so all warps work for D = 64 too.
  *   h_j goes to HBLK (where wanted) and is added to the group's running total in registers; the
  *   totals of the groups are summed (double) by a second kernel into HTOT / ZTOT.
- * For the memory-light linear branch (cuda_linear_wgmma.cu) the fused pass writes phi(K~) in f16
- * instead of HBLK / ZBLK. */
+ * For the memory-light linear branch (cuda_linear_wgmma.cu) the fused pass writes phi(K~) in V's
+ * 16-bit type and computes no h_j (no HBLK / ZBLK / HTOT). */
 #include "backends/cuda/cuda_common.cuh"
 #include "backends/cuda/cuda_tf32x3.cuh"
 #include "core/error.h"
@@ -27,7 +27,7 @@
 
 struct kv_params {
   cuda_kv_args a;
-  int H, N, D, Mp, bk, Tn, G, groups, fmap, stride, BH;
+  int H, N, D, Mp, bk, Tn, G, groups, fmap, stride;
   bool src_vec, v_vec, v_exact;
   float *hpart, *zpart;
 };
@@ -113,22 +113,20 @@ __global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_
             if (on) {
               if (a.ks) *reinterpret_cast<float4 *>(a.ks + ((long long)bh * p.N + n) * D + d4) =
                   make_float4(x[q][0], x[q][1], x[q][2], x[q][3]);
-              if (a.ks_split) { /* the sparse kernel's 16-bit halves, as its own split rounds them */
+              if (a.ks_hi) { /* the sparse kernel's 16-bit halves, as its own split rounds them */
                 const long long at = ((long long)bh * p.N + n) * D + d4;
-                float hi[4], rest[4], lo[4];
-                store4_16(a.ks_split, at, x[q], a.ks_split_bf16, hi);
+                float hi[4], rest[4];
+                store4_16(a.ks_hi, at, x[q], a.ks_split_bf16, hi);
 #pragma unroll
                 for (int u = 0; u < 4; u++) rest[u] = x[q][u] - hi[u];
-                store4_16(a.ks_split, (long long)p.BH * p.N * D + at, rest, a.ks_split_bf16, lo);
+                store4_16(a.ks_lo, at, rest, a.ks_split_bf16, nullptr);
               }
 #pragma unroll
               for (int u = 0; u < 4; u++) kp[u] += (double)x[q][u], amax = fmaxf(amax, fabsf(x[q][u]));
             }
             phi_row4(x[q], on, p.fmap, phi);
-            if (on && a.phik16) {
-              float rounded[4];
-              store4_16(a.phik16, ((long long)bh * p.N + n) * D + d4, phi, a.v.dtype == SLA2_BF16, rounded);
-            }
+            if (on && a.phik16)
+              store4_16(a.phik16, ((long long)bh * p.N + n) * D + d4, phi, a.v.dtype == SLA2_BF16, nullptr);
             if (on && a.vcodes) {
               unsigned packed = 0;
 #pragma unroll
@@ -212,16 +210,16 @@ __global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_
             if (16 * (wm + 4 * mt) < p.Mp) mma_tf32x3(acc[mt][nt], af[mt], bf, p.v_exact);
         }
       }
-      float *hb = a.hblk ? a.hblk + ((long long)bh * p.Tn + j) * D * D : nullptr;
+      float *hb = a.hblk + ((long long)bh * p.Tn + j) * D * D;
 #pragma unroll
       for (int mt = 0; mt < KV_MT; mt++)
 #pragma unroll
         for (int nt = 0; nt < KV_NT; nt++) {
           const int d = 16 * (wm + 4 * mt) + g, e = 8 * (wn + 4 * nt) + 2 * t;
           if (e >= D) continue;
-          if (hb && d < D)
+          if (d < D)
             *reinterpret_cast<float2 *>(hb + (long long)d * D + e) = make_float2(acc[mt][nt][0], acc[mt][nt][1]);
-          if (hb && d + 8 < D)
+          if (d + 8 < D)
             *reinterpret_cast<float2 *>(hb + (long long)(d + 8) * D + e) = make_float2(acc[mt][nt][2], acc[mt][nt][3]);
 #pragma unroll
           for (int i = 0; i < 4; i++) part[mt][nt][i] += acc[mt][nt][i];
@@ -312,7 +310,7 @@ extern "C" sla2_status cuda_kv_launch(const cuda_exec *x, const cuda_kv_args *a,
   const sla2_graph *g = x->g;
   kv_params p;
   p.a = *a;
-  p.H = (int)g->H, p.N = (int)g->N, p.D = (int)g->D, p.bk = (int)g->bk, p.Tn = (int)g->Tn, p.BH = (int)(g->B * g->H);
+  p.H = (int)g->H, p.N = (int)g->N, p.D = (int)g->D, p.bk = (int)g->bk, p.Tn = (int)g->Tn;
   p.Mp = (p.D + 15) & ~15;
   p.stride = p.Mp + 8;
   p.G = kv_group(x);

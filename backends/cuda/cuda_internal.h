@@ -66,7 +66,7 @@ sla2_status cuda_op_quantize_fp8(const cuda_exec *x, const sla2_node *node);
 sla2_status cuda_op_attention(const cuda_exec *x, const sla2_node *node); /* SPARSE and DENSE */
 /* Whether SPARSE_ATTN splits its f32 K~ into hi + lo halves in Q's 16-bit type before the kernel
  * (quant none on the wgmma or mma kernel); the fused forward then has its K pass write the halves
- * (cuda_kv_args.ks_split) and runs the node on them: hi and lo are contiguous [B, H, N, D]. */
+ * (cuda_kv_args.ks_hi, ks_lo) and runs the node on them: hi and lo are contiguous [B, H, N, D]. */
 bool cuda_attention_splits_k(const cuda_exec *x, const sla2_node *node);
 sla2_status cuda_op_attention_presplit(const cuda_exec *x, const sla2_node *node, void *hi, const void *lo);
 /* The kernel SPARSE/DENSE of this graph would run on: "wgmma" (Hopper), "mma" or "simt" (tools). */
@@ -94,8 +94,8 @@ typedef struct cuda_kv_args {
   const double *ksum;       /* fused, smooth_k: column sums of K [BH, D]; NULL: K~ = K */
   const unsigned *vamax;    /* fused int8_fp8: column amax of V [BH, D]; NULL: no V codes */
   float *ks;                /* fused: KS out where a later node reads it, else NULL */
-  void *ks_split;           /* fused, instead of KS: hi = round(K~), lo = round(K~ - hi) in Q's 16-bit
-                               type, [BH, N, D] each, lo right after hi (see cuda_attention_splits_k) */
+  void *ks_hi, *ks_lo;      /* fused, instead of KS: hi = round(K~), lo = round(K~ - hi) in Q's 16-bit
+                               type, contiguous [BH, N, D] each (see cuda_attention_splits_k) */
   int ks_split_bf16;
   float *kbar;              /* fused: KBAR out */
   int8_t *kcodes;           /* fused int8 modes: KCODES / KSCALE out, else NULL */
@@ -103,7 +103,7 @@ typedef struct cuda_kv_args {
   uint8_t *vcodes;          /* fused int8_fp8: VCODES / VSCALE out, else NULL */
   float *vscale;
   void *phik16;             /* fused: phi(K~) in V's 16-bit type, contiguous [BH, N, D], else NULL */
-  float *hblk, *zblk;       /* per-block states; NULL: not written */
+  float *hblk, *zblk;       /* per-block states; NULL with htot NULL */
   float *htot, *ztot;       /* htot NULL (fused only): no h_j products at all; z and the rest */
 } cuda_kv_args;
 #define CUDA_KV_MAX_D 128

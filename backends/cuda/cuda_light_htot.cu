@@ -128,7 +128,7 @@ extern "C" sla2_status cuda_light_htot_launch(const cuda_exec *x, const void *ph
   const sla2_graph *g = x->g;
   const int H = (int)g->H, N = (int)g->N, D = (int)g->D;
   const cuda_t4 v = cuda_t4_of(x, SLA2_SLOT_V);
-  const cuda_t4 pk = {const_cast<void *>(phik), v.dtype, {(long long)H * N * D, (long long)N * D, D, 1}};
+  const cuda_t4 pk = cuda_t4_contiguous(const_cast<void *>(phik), v.dtype, H, N, D);
   ht_maps maps;
   memset(&maps, 0, sizeof maps);
   sla2_status st = cuda_tma_map16(&maps.phik, pk, g->B, H, N, D, HT_TK);

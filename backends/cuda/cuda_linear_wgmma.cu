@@ -317,8 +317,6 @@ __global__ void __launch_bounds__(256) light_hsplit_kernel(const float *htot, in
   if (tid == 0) hinv[bh] = ldexpf(1.0f, -s);
 }
 
-static long long light_bh(const sla2_graph *g) { return g->B * g->H; }
-
 template <int NC, int DP, bool F16>
 static sla2_status light_launch(const lw_maps &maps, const lw_args &a, cuda_device_ctx *dev, long long BH) {
   constexpr int bytes = lw_layout<NC, DP>::BYTES;
@@ -350,7 +348,7 @@ extern "C" bool cuda_linear_light_applies(const cuda_exec *x) {
 extern "C" sla2_status cuda_linear_light_prepare(const cuda_exec *x, void *scratch) {
   const sla2_graph *g = x->g;
   const cuda_t4 q = cuda_t4_of(x, SLA2_SLOT_Q);
-  const long long BH = light_bh(g);
+  const long long BH = g->B * g->H;
   const bool bf16 = cuda_t4_of(x, SLA2_SLOT_V).dtype == SLA2_BF16;
   float *htot = (float *)x->buf[SLA2_SLOT_HTOT];
   sla2_status st = cuda_light_htot_launch(x, x->buf[SLA2_SLOT_PHIK], scratch, htot);
@@ -366,7 +364,7 @@ extern "C" sla2_status cuda_linear_light_prepare(const cuda_exec *x, void *scrat
 
 extern "C" sla2_status cuda_linear_light_launch(const cuda_exec *x) {
   const sla2_graph *g = x->g;
-  const long long BH = light_bh(g);
+  const long long BH = g->B * g->H;
   const int H = (int)g->H, N = (int)g->N, D = (int)g->D;
   lw_args a;
   memset(&a, 0, sizeof a);
@@ -381,12 +379,10 @@ extern "C" sla2_status cuda_linear_light_launch(const cuda_exec *x) {
   const long long B = g->B;
   lw_maps maps;
   memset(&maps, 0, sizeof maps);
-  const long long phi_s[4] = {(long long)H * N * D, (long long)N * D, D, 1};
-  const long long h_s[4] = {(long long)H * 2 * D * D, 2LL * D * D, D, 1};
   const cuda_t4 v = cuda_t4_of(x, SLA2_SLOT_V);
-  const cuda_t4 phiq = {x->buf[SLA2_SLOT_PHIQ], v.dtype, {phi_s[0], phi_s[1], phi_s[2], phi_s[3]}};
-  const cuda_t4 phik = {x->buf[SLA2_SLOT_PHIK], v.dtype, {phi_s[0], phi_s[1], phi_s[2], phi_s[3]}};
-  const cuda_t4 hsplit = {x->buf[SLA2_SLOT_HBLK], v.dtype, {h_s[0], h_s[1], h_s[2], h_s[3]}};
+  const cuda_t4 phiq = cuda_t4_contiguous(x->buf[SLA2_SLOT_PHIQ], v.dtype, H, N, D);
+  const cuda_t4 phik = cuda_t4_contiguous(x->buf[SLA2_SLOT_PHIK], v.dtype, H, N, D);
+  const cuda_t4 hsplit = cuda_t4_contiguous(x->buf[SLA2_SLOT_HBLK], v.dtype, H, 2 * D, D); /* hi rows, lo rows */
   sla2_status st = cuda_tma_map16(&maps.phiq, phiq, B, H, N, D, 64);
   if (st == SLA2_OK) st = cuda_tma_map16(&maps.phik, phik, B, H, N, D, a.bk);
   if (st == SLA2_OK) st = cuda_tma_map16(&maps.v, v, B, H, N, D, a.bk);

@@ -170,8 +170,7 @@ extern "C" bool cuda_attention_splits_k(const cuda_exec *x, const sla2_node *nod
 
 extern "C" sla2_status cuda_op_attention_presplit(const cuda_exec *x, const sla2_node *node, void *hi, const void *lo) {
   attn_args a = args_of(x, node);
-  a.k.base = hi, a.k.dtype = a.q.dtype;
-  a.k.s[3] = 1, a.k.s[2] = a.D, a.k.s[1] = (long long)a.N * a.D, a.k.s[0] = (long long)a.H * a.N * a.D;
+  a.k = cuda_t4_contiguous(hi, a.q.dtype, a.H, a.N, a.D);
   a.klo = lo;
   return dispatch(a, x);
 }
