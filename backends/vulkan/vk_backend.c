@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/vulkan/vk_attention.h"
 #include "backends/vulkan/vk_internal.h"
 #include "backends/vulkan/vk_path.h"
 #include "core/backend.h"
@@ -128,6 +129,9 @@ static sla2_status run_locked(vk_device *dev, const sla2_graph *g, int first, in
   sla2_status st = vk_device_ready(dev);
   if (st != SLA2_OK) return st;
   vk_run r = {.dev = dev, .g = g};
+#ifdef SLA2_VK_HAVE_COOPMAT2
+  r.light_linear = vk_linear_light_fits(dev, g) && sla2_graph_is_whole_forward(g, first, count);
+#endif
   for (int i = first; i < first + count; i++) {
     const sla2_node *node = &g->nodes[i];
     for (int s = 0; s < SLA2_NODE_MAX_IN + SLA2_NODE_MAX_OUT; s++) {
