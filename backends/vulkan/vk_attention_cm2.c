@@ -1,7 +1,9 @@
 /* Vulkan backend: DENSE_ATTN with f16 Q, K, V, and SPARSE_ATTN of quant mode `none` with f16 Q
- * and V, on workgroup-scope cooperative matrices (shaders/vulkan/attention_cm2_f16.comp).
- * Devices with dev->coopmat2 only. Sparse attention first splits the f32 K~ into f16 hi and lo
- * halves (shaders/vulkan/split_f16.comp) in the KSPLIT scratch buffer.
+ * and V, on workgroup-scope cooperative matrices (shaders/vulkan/attention_cm2_f16.comp); and
+ * SPARSE_ATTN of quant mode int8_fp8 (shaders/vulkan/sparse_fp8_cm2.comp). Devices with
+ * dev->coopmat2 only. Their f16 operands go to the KSPLIT scratch buffer first: for `none` the
+ * f32 K~ split into f16 hi and lo halves (split_f16.comp), for int8_fp8 the codes of Q, K~ and V
+ * as f16 (codes_f16.comp).
  *
  * Tile: BR query rows per workgroup of WG invocations, BC keys per step. The default was the
  * fastest in SLA2_VULKAN_CM2_TILE sweeps on the H100 (backends/vulkan/NOTES.md); that variable,
@@ -49,10 +51,16 @@ static bool unit_channel_stride(const sla2_graph *g, int slot) {
   return s[3] == 1u;
 }
 
-/* Dense: f16 Q, K, V and f16 or f32 O. Sparse: quant `none`, f16 Q and V; K~ and O_s are f32, and
- * the hi and lo halves of K~ are indexed in 32 bits. */
+static bool sparse_fp8(const sla2_graph *g, const sla2_node *node) {
+  return node->op == SLA2_OP_SPARSE_ATTN && g->quant == SLA2_QUANT_INT8_FP8;
+}
+
+/* Dense: f16 Q, K, V and f16 or f32 O. Sparse, quant `none`: f16 Q and V; K~ and O_s are f32, and
+ * the hi and lo halves of K~ are indexed in 32 bits. Sparse, int8_fp8: the (contiguous) codes of
+ * Q, K~ and V as f16 are indexed in 32 bits. */
 static bool operands_fit(const sla2_graph *g, const sla2_node *node) {
   const bool dense = node->op == SLA2_OP_DENSE_ATTN;
+  if (sparse_fp8(g, node)) return 3u * (uint64_t)(g->B * g->H * g->N * g->D) <= UINT32_MAX;
   if (!dense && (node->op != SLA2_OP_SPARSE_ATTN || g->quant != SLA2_QUANT_NONE)) return false;
   if (!dense && 2u * (uint64_t)(g->B * g->H * g->N * g->D) > UINT32_MAX) return false;
   const int q = node->in[0], k = node->in[1], v = node->in[2], o = node->out[0];
@@ -85,7 +93,9 @@ bool vk_attention_cm2_fits(const vk_device *dev, const sla2_graph *g, const sla2
 size_t vk_attention_cm2_scratch_bytes(const vk_device *dev, const sla2_graph *g) {
   const sla2_node *node = sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN);
   if (!node || !vk_attention_cm2_fits(dev, g, node)) return 0;
-  return 2u * (size_t)(g->B * g->H * g->N * g->D) * sizeof(uint16_t); /* hi and lo halves */
+  /* int8_fp8: the codes of Q, K~ and V as f16; `none`: K~'s hi and lo halves */
+  const size_t tensors = sparse_fp8(g, node) ? 3u : 2u;
+  return tensors * (size_t)(g->B * g->H * g->N * g->D) * sizeof(uint16_t);
 }
 
 typedef struct cm2_push {
@@ -120,10 +130,50 @@ static bool inner_kv(const cm2_push *p, int64_t N, uint32_t bc) {
   return aligned && N >= (int64_t)bc;
 }
 
+/* The INT8 (or E4M3) codes of an intermediate slot as f16 values (or 2^-8 times their values)
+ * into the KSPLIT scratch from element `at` on (codes_f16.comp). */
+static sla2_status codes_to_f16(vk_run *r, int slot, bool e4m3, uint32_t at) {
+  const sla2_graph *g = r->g;
+  const uint32_t push[2] = {(uint32_t)(g->B * g->H * g->N * g->D / 4), at / 4u}; /* words; out offset */
+  vk_dispatch_desc d = {.shader = VK_SHADER_codes_f16, .spec = {e4m3}, .spec_count = 1, .push = push,
+                        .push_bytes = sizeof push};
+  d.bind[0] = r->buf[slot], d.bind[1] = r->dev->scratch[VK_SCRATCH_KSPLIT];
+  const uint32_t groups = (push[0] + 255u) / 256u;
+  d.groups[0] = groups < 65535u ? groups : 65535u, d.groups[1] = 1, d.groups[2] = 1;
+  return vk_dispatch(r, &d);
+}
+
+typedef struct fp8_push {
+  uint32_t N, bq, bk, Tm, Tn, k;
+  float scale;
+  uint32_t k_offset, v_offset;
+} fp8_push;
+
+/* SPARSE_ATTN of int8_fp8 (sparse_fp8_cm2.comp) on the codes converted to f16. */
+static sla2_status sparse_fp8_cm2(vk_run *r, const sla2_node *node, cm2_tile t) {
+  const sla2_graph *g = r->g;
+  const uint32_t nd = (uint32_t)(g->B * g->H * g->N * g->D);
+  fp8_push p = {.N = (uint32_t)g->N, .bq = (uint32_t)g->bq, .bk = (uint32_t)g->bk, .Tm = (uint32_t)g->Tm,
+                .Tn = (uint32_t)g->Tn, .k = (uint32_t)g->k, .scale = g->scale, .k_offset = nd, .v_offset = 2u * nd};
+  sla2_status st = codes_to_f16(r, node->in[4], false, 0);
+  if (st == SLA2_OK) st = codes_to_f16(r, node->in[6], false, nd);
+  if (st == SLA2_OK) st = codes_to_f16(r, node->in[8], true, 2u * nd);
+  if (st != SLA2_OK) return st;
+  vk_dispatch_desc d = {.shader = VK_SHADER_sparse_fp8_cm2,
+                        .spec = {t.wg, (uint32_t)g->D, t.br, t.bc, g->N >= (int64_t)t.bc},
+                        .spec_count = 5, .push = &p, .push_bytes = sizeof p};
+  d.bind[0] = r->dev->scratch[VK_SCRATCH_KSPLIT], d.bind[3] = r->buf[node->in[3]];
+  d.bind[4] = r->buf[node->in[5]], d.bind[5] = r->buf[node->in[7]], d.bind[6] = r->buf[node->in[9]];
+  d.bind[7] = r->buf[node->out[0]], d.bind[8] = r->buf[node->out[1]];
+  d.groups[0] = (uint32_t)g->Tm * ((uint32_t)g->bq / t.br), d.groups[1] = (uint32_t)g->H, d.groups[2] = (uint32_t)g->B;
+  return vk_dispatch(r, &d);
+}
+
 sla2_status vk_attention_cm2(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
   const bool sparse = node->op == SLA2_OP_SPARSE_ATTN;
   const cm2_tile t = tile_of(g, node);
+  if (sparse_fp8(g, node)) return sparse_fp8_cm2(r, node, t);
   const bool write_lse = node->out[1] >= 0;
   cm2_push p = {.N = (uint32_t)g->N, .scale_log2e = (float)((double)g->scale * 1.4426950408889634)};
   vk_dispatch_desc d = {.shader = VK_SHADER_attention_cm2_f16};

@@ -59,7 +59,7 @@ typedef enum vk_scratch_id {
   VK_SCRATCH_PAIRS,     /* router: float-float scores */
   VK_SCRATCH_PARTIAL,   /* column float-float partial sums / maxima over row chunks */
   VK_SCRATCH_COLSTAT,   /* the per-(b, h, channel) column float-float sums / maxima */
-  VK_SCRATCH_KSPLIT,    /* K~ as f16 hi and lo halves (cooperative-matrix-2 sparse attention) */
+  VK_SCRATCH_KSPLIT,    /* f16 operands of the cooperative-matrix-2 sparse attention (vk_attention_cm2.c) */
   VK_SCRATCH_LIGHT,     /* H_tot, Z_tot as f16 halves (memory-light linear branch) */
   VK_SCRATCH_COUNT
 } vk_scratch_id;

@@ -120,24 +120,9 @@ DEFINE_LOAD8(load8_q, q, q4)
 DEFINE_LOAD8(load8_k, kbuf, k4)
 DEFINE_LOAD8(load8_v, v, v4)
 
-// Two E4M3 codes (the low 16 bits of w) -> two f16 holding 2^-8 times their values, exactly: the
-// sign, exponent and mantissa fields shift into place as they are (E4M3's exponent field becomes
-// the low four bits of f16's, and E4M3 subnormals land on f16 subnormals), which scales every
-// code by 2^(7 - 15) alike. Three operations per code instead of a rebias with a subnormal
-// branch; the output multiplies the factor back (exact).
-uint e4m3x2_to_f16x2(uint w) {
-  return ((w & 0x80u) << 8) | ((w & 0x7Fu) << 7) | ((w & 0x8000u) << 16) | ((w & 0x7F00u) << 15);
-}
-const float V_DECODE_SCALE = 256.0; // 2^8: undoes the decode's 2^-8
-
-// a >= 0 rounded to the E4M3 grid (half to even), saturating at 448: the grid step is 2^-9
-// below 2^-6, else 3 mantissa bits.
-float e4m3_round_pos(float a) {
-  uint u = floatBitsToUint(a);
-  float normal = uintBitsToFloat((u + 0x7FFFFu + ((u >> 20) & 1u)) & 0xFFF00000u);
-  float sub = roundEven(a * 512.0) * 0.001953125;
-  return min(a < 0.015625 ? sub : normal, SLA2_FP8_E4M3_MAX);
-}
+// Two E4M3 codes (the low 16 bits of w) -> two f16 holding 2^-8 times their values, exactly
+// (sla2_e4m3_to_f16_scaled); the output multiplies the factor back.
+uint e4m3x2_to_f16x2(uint w) { return sla2_e4m3_to_f16_scaled(w & 0xFFu) | (sla2_e4m3_to_f16_scaled((w >> 8) & 0xFFu) << 16); }
 
 // The workgroup's Q rows q0 .. q0 + BC - 1 into sh_k; rows past the block or N are zero.
 void load_q(uint b, uint h, uint bh, uint row0, uint rows_here, uint q0) {
@@ -345,7 +330,7 @@ void main() {
       for (int e = 0; e < sc.length(); e++) {
         float p = sc[e] == MASKED ? 0.0 : exp(sc[e] - mfix[e]);
         lsum[e] += p;
-        sc[e] = e4m3_round_pos(SLA2_FP8_P_SCALE * p);
+        sc[e] = sla2_e4m3_round_pos(SLA2_FP8_P_SCALE * p);
       }
       PMAT pm = PMAT(sc);
       for (uint j = 0u; j < OCOLS; j++) {
@@ -408,8 +393,8 @@ void main() {
       if (rl >= rows_here) continue;
       float o0 = sh_red[sg * 256u + e], o1 = sh_red[sg * 256u + e + 1u];
       if (FP8) {
-        o0 = o0 * V_DECODE_SCALE * vscale[bh * DH + d] / SLA2_FP8_P_SCALE;
-        o1 = o1 * V_DECODE_SCALE * vscale[bh * DH + d + 1u] / SLA2_FP8_P_SCALE;
+        o0 = o0 * SLA2_E4M3_F16_UNSCALE * vscale[bh * DH + d] / SLA2_FP8_P_SCALE;
+        o1 = o1 * SLA2_E4M3_F16_UNSCALE * vscale[bh * DH + d + 1u] / SLA2_FP8_P_SCALE;
       }
       o0 *= sh_mc[rl].x;
       o1 *= sh_mc[rl].x;

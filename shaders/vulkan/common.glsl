@@ -108,6 +108,23 @@ float sla2_fp8_sigma(float amax) { return amax > 0.0 ? sla2_div_rn(amax, SLA2_FP
 // Exponent of a normal a, or -6 below 2^-6 (the E4M3 subnormal range shares 2^-9 spacing).
 int sla2_e4m3_exponent(float a) { return a >= 0.015625 ? int(floatBitsToUint(a) >> 23) - 127 : -6; }
 
+// a >= 0 rounded to the E4M3 grid (half to even), saturating at 448, without branches on the
+// exponent: the grid step is 2^-9 below 2^-6, else 3 mantissa bits. (The fast kernels' form of
+// sla2_e4m3_round for a >= 0.)
+float sla2_e4m3_round_pos(float a) {
+  uint u = floatBitsToUint(a);
+  float normal = uintBitsToFloat((u + 0x7FFFFu + ((u >> 20) & 1u)) & 0xFFF00000u);
+  float sub = roundEven(a * 512.0) * 0.001953125;
+  return min(a < 0.015625 ? sub : normal, SLA2_FP8_E4M3_MAX);
+}
+
+// An E4M3 code -> the f16 bits of 2^-8 times its value, exactly: the sign, exponent and
+// mantissa fields shift into place as they are (E4M3's exponent field becomes the low four bits
+// of f16's, and E4M3 subnormals land on f16 subnormals), which scales every code by 2^(7 - 15)
+// alike. Three operations instead of a rebias with a subnormal branch.
+uint sla2_e4m3_to_f16_scaled(uint code) { return ((code & 0x80u) << 8) | ((code & 0x7Fu) << 7); }
+const float SLA2_E4M3_F16_UNSCALE = 256.0; // 2^8: undoes sla2_e4m3_to_f16_scaled's 2^-8
+
 // |f| rounded to the E4M3 grid (half to even, saturating at 448). a >= 0 and finite.
 float sla2_e4m3_round(float a) {
   if (a >= SLA2_FP8_E4M3_MAX) return SLA2_FP8_E4M3_MAX;
