@@ -22,11 +22,19 @@
 static uint32_t div_up(uint64_t a, uint64_t b) { return (uint32_t)((a + b - 1) / b); }
 static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
-/* Row chunks of the state kernel: their partials (D x D + D x 16 floats each) must fit in HBLK
+/* Columns of the Z products: 16, or the device's N granularity where that is coarser. */
+static uint32_t z_columns(const vk_device *dev) {
+  const uint32_t n = dev->cm2_granularity[1];
+  return n > 16u ? n : 16u;
+}
+
+/* Row chunks of the state kernel: their partials (D x D + D x zc floats each) must fit in HBLK
  * (Tn x D x D floats per (b, h)). *rows: rows per chunk, a multiple of STATE_BC. */
-static uint32_t state_chunks(const sla2_graph *g, uint32_t *rows) {
-  const uint64_t D = (uint64_t)g->D, cap = (uint64_t)g->Tn * D / (D + 16u);
+static uint32_t state_chunks(const sla2_graph *g, uint32_t zc, uint32_t *rows) {
+  const uint64_t D = (uint64_t)g->D, cap = (uint64_t)g->Tn * D / (D + zc);
   uint32_t r = STATE_CHUNK_ROWS, chunks = div_up((uint64_t)g->N, r);
+  *rows = r;
+  if (cap == 0) return 0;
   if (chunks > cap) {
     r = div_up(div_up((uint64_t)g->N, cap), STATE_BC) * STATE_BC;
     chunks = div_up((uint64_t)g->N, r);
@@ -50,16 +58,15 @@ bool vk_linear_light_fits(const vk_device *dev, const sla2_graph *g) {
   vk_slot_strides(g, SLA2_SLOT_V, v);
   if (vk_slot_dtype(g, SLA2_SLOT_V) != SLA2_F16 || v[3] != 1u) return false;
   const uint32_t D = (uint32_t)g->D, br = min_u32(LIGHT_TILE, (uint32_t)g->bq), bc = min_u32(LIGHT_TILE, (uint32_t)g->bk);
-  /* Z enters as a D x 16 matrix: 16 must be a legal column count too. */
-  const uint32_t n16 = dev->cm2_granularity[1];
+  uint32_t rows;
   return vk_cm2_products_fit(dev, br, bc, LIGHT_WG, D) && vk_cm2_products_fit(dev, D, STATE_BC, STATE_WG, D) &&
-         (n16 == 0 || 16u % n16 == 0);
+         state_chunks(g, z_columns(dev), &rows) > 0;
 }
 
 size_t vk_linear_light_scratch_bytes(const vk_device *dev, const sla2_graph *g) {
   if (!vk_linear_light_fits(dev, g)) return 0;
   const size_t D = (size_t)g->D;
-  return (size_t)(g->B * g->H) * (2u * D * D + 16u * D) * sizeof(uint16_t);
+  return (size_t)(g->B * g->H) * (2u * D * D + z_columns(dev) * D) * sizeof(uint16_t);
 }
 
 typedef struct state_push {
@@ -68,30 +75,30 @@ typedef struct state_push {
 } state_push;
 
 typedef struct total_push {
-  uint32_t D, chunks;
+  uint32_t D, chunks, zc;
   float h_scale;
 } total_push;
 
 sla2_status vk_linear_light_state(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
-  const uint32_t D = (uint32_t)g->D;
+  const uint32_t D = (uint32_t)g->D, zc = z_columns(r->dev);
   uint32_t rows;
-  const uint32_t chunks = state_chunks(g, &rows);
+  const uint32_t chunks = state_chunks(g, zc, &rows);
   state_push sp = {.N = (uint32_t)g->N, .rows_per_chunk = rows};
   vk_slot_strides(g, node->in[1], sp.v_strides);
-  vk_dispatch_desc s = {.shader = VK_SHADER_light_state_cm2, .spec = {STATE_WG, D, STATE_BC}, .spec_count = 3};
+  vk_dispatch_desc s = {.shader = VK_SHADER_light_state_cm2, .spec = {STATE_WG, D, STATE_BC, zc}, .spec_count = 4};
   s.bind[0] = r->buf[node->in[0]], s.bind[1] = r->buf[node->in[1]], s.bind[2] = r->buf[node->out[0]];
   s.push = &sp, s.push_bytes = sizeof sp;
   s.groups[0] = chunks, s.groups[1] = (uint32_t)g->H, s.groups[2] = (uint32_t)g->B;
   sla2_status st = vk_dispatch(r, &s);
   if (st != SLA2_OK) return st;
 
-  total_push tp = {.D = D, .chunks = chunks, .h_scale = ldexpf(1.0f, -scale_exponent(g->N))};
+  total_push tp = {.D = D, .chunks = chunks, .zc = zc, .h_scale = ldexpf(1.0f, -scale_exponent(g->N))};
   vk_dispatch_desc t = {.shader = VK_SHADER_light_total};
   t.bind[0] = r->buf[node->out[0]], t.bind[1] = r->buf[node->out[2]], t.bind[2] = r->buf[node->out[3]];
   t.bind[3] = r->dev->scratch[VK_SCRATCH_LIGHT];
   t.push = &tp, t.push_bytes = sizeof tp;
-  t.groups[0] = div_up(D * D / 2u + 8u * D, 256u), t.groups[1] = (uint32_t)(g->B * g->H), t.groups[2] = 1;
+  t.groups[0] = div_up(D * D / 2u + zc / 2u * D, 256u), t.groups[1] = (uint32_t)(g->B * g->H), t.groups[2] = 1;
   return vk_dispatch(r, &t);
 }
 
@@ -108,8 +115,8 @@ sla2_status vk_linear_light_attn(vk_run *r, const sla2_node *node) {
                   .k = (uint32_t)g->k, .h_unscale = ldexpf(1.0f, scale_exponent(g->N))};
   vk_slot_strides(g, SLA2_SLOT_V, p.v_strides);
   const bool inner = g->N >= (int64_t)bc && p.v_strides[0] % 8u == 0 && p.v_strides[1] % 8u == 0 && p.v_strides[2] % 8u == 0;
-  vk_dispatch_desc d = {.shader = VK_SHADER_linear_light_cm2, .spec = {LIGHT_WG, (uint32_t)g->D, br, bc, inner},
-                        .spec_count = 5};
+  vk_dispatch_desc d = {.shader = VK_SHADER_linear_light_cm2, .spec = {LIGHT_WG, (uint32_t)g->D, br, bc, inner, z_columns(r->dev)},
+                        .spec_count = 6};
   d.bind[0] = r->buf[node->in[0]];            /* phi(q), f16 */
   d.bind[1] = r->buf[SLA2_SLOT_PHIK];         /* phi(K~), f16: bound for the whole forward */
   d.bind[2] = r->buf[SLA2_SLOT_V];

@@ -1,9 +1,9 @@
 // KV_STATE of the memory-light linear branch (vk_linear_light.c), on workgroup-scope cooperative
 // matrices: per (b, h, chunk of rows), the chunk's partial sums of phi(K~)^T V (DH x DH) and of
-// phi(K~)^T 1 (column 0 of phi(K~)^T times a BC x 16 matrix of ones), f16 products with f32
+// phi(K~)^T 1 (column 0 of phi(K~)^T times a BC x ZC matrix of ones), f16 products with f32
 // sums, from the f16 phi(K~) the feature map wrote (contiguous [B, H, N, DH]) and the f16 V.
 // light_total.comp adds the chunks up. Rows past N load as zeros (clamped tensor layouts).
-// Partial layout per (b, h, chunk): DH x DH row-major, then DH x 16 row-major.
+// Partial layout per (b, h, chunk): DH x DH row-major, then DH x ZC row-major.
 #version 450
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_EXT_shader_16bit_storage : require
@@ -16,6 +16,7 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 256;
 layout(constant_id = 1) const uint DH = 128; // head dim, a multiple of 16
 layout(constant_id = 2) const uint BC = 64;  // rows per product
+layout(constant_id = 3) const uint ZC = 16;  // columns of the Z product (the device's N granularity)
 
 layout(push_constant) uniform Push {
   uvec4 v_strides; // elements: b, h, n, channel (channel is 1)
@@ -44,10 +45,10 @@ void main() {
 
   coopmat<float, gl_ScopeWorkgroup, DH, DH, gl_MatrixUseAccumulator> Hs =
       coopmat<float, gl_ScopeWorkgroup, DH, DH, gl_MatrixUseAccumulator>(0.0);
-  coopmat<float, gl_ScopeWorkgroup, DH, 16, gl_MatrixUseAccumulator> Zs =
-      coopmat<float, gl_ScopeWorkgroup, DH, 16, gl_MatrixUseAccumulator>(0.0);
-  const coopmat<float16_t, gl_ScopeWorkgroup, BC, 16, gl_MatrixUseB> ones =
-      coopmat<float16_t, gl_ScopeWorkgroup, BC, 16, gl_MatrixUseB>(1.0);
+  coopmat<float, gl_ScopeWorkgroup, DH, ZC, gl_MatrixUseAccumulator> Zs =
+      coopmat<float, gl_ScopeWorkgroup, DH, ZC, gl_MatrixUseAccumulator>(0.0);
+  const coopmat<float16_t, gl_ScopeWorkgroup, BC, ZC, gl_MatrixUseB> ones =
+      coopmat<float16_t, gl_ScopeWorkgroup, BC, ZC, gl_MatrixUseB>(1.0);
   [[dont_unroll]] for (uint r = r0; r < r1; r += BC) {
     coopmat<float16_t, gl_ScopeWorkgroup, DH, BC, gl_MatrixUseA> Kt;
     coopMatLoadTensorNV(Kt, phik, k_base, sliceTensorLayoutNV(k_rows, r, BC, 0, DH), transposed);
@@ -56,7 +57,7 @@ void main() {
     Hs = coopMatMulAdd(Kt, Vm, Hs);
     Zs = coopMatMulAdd(Kt, ones, Zs);
   }
-  const uint out_base = (bh * gl_NumWorkGroups.x + chunk) * (DH * DH + DH * 16u);
+  const uint out_base = (bh * gl_NumWorkGroups.x + chunk) * (DH * DH + DH * ZC);
   coopMatStoreTensorNV(Hs, partial, out_base, sliceTensorLayoutNV(clamped_rows(DH, DH, DH), 0, DH, 0, DH));
-  coopMatStoreTensorNV(Zs, partial, out_base + DH * DH, sliceTensorLayoutNV(clamped_rows(DH, 16, 16), 0, DH, 0, 16));
+  coopMatStoreTensorNV(Zs, partial, out_base + DH * DH, sliceTensorLayoutNV(clamped_rows(DH, ZC, ZC), 0, DH, 0, ZC));
 }

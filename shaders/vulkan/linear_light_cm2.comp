@@ -30,6 +30,7 @@ layout(constant_id = 3) const uint BC = 64;  // keys per tile
 // N >= BC and every V stride a multiple of 8 elements: phi(K~) and V tiles load without bounds
 // checks from inside the tensors (see attention_cm2_f16.comp).
 layout(constant_id = 4) const bool INNER_KV = false;
+layout(constant_id = 5) const uint ZC = 16; // columns of the Z halves (light_total.comp's zc)
 
 layout(push_constant) uniform Push {
   uvec4 v_strides; // elements: b, h, n, channel (channel is 1)
@@ -88,7 +89,7 @@ void main() {
   coopMatLoadTensorNV(Qm, phiq, q_base, sliceTensorLayoutNV(clamped_rows(N, DH, DH), row0, BR, 0, DH));
 
   // The total term, scaled by 2^s: lo first, then hi on top.
-  const uint h_base = bh * (2u * DH * DH + 16u * DH);
+  const uint h_base = bh * (2u * DH * DH + ZC * DH);
   tensorLayoutNV<2> square = setTensorLayoutStrideNV(setTensorLayoutDimensionNV(createTensorLayoutNV(2), DH, DH), DH, 1);
   coopmat<float16_t, gl_ScopeWorkgroup, DH, DH, gl_MatrixUseB> Hh;
   coopMatLoadTensorNV(Hh, halves, h_base + DH * DH, sliceTensorLayoutNV(square, 0, DH, 0, DH));
@@ -97,10 +98,10 @@ void main() {
   O = coopMatMulAdd(Qm, Hh, O) * pc.h_unscale;
   ACC(BR, BC) den;
   {
-    tensorLayoutNV<2> zl = setTensorLayoutStrideNV(setTensorLayoutDimensionNV(createTensorLayoutNV(2), DH, 16), 16, 1);
-    coopmat<float16_t, gl_ScopeWorkgroup, DH, 16, gl_MatrixUseB> Zb;
-    coopMatLoadTensorNV(Zb, halves, h_base + 2u * DH * DH, sliceTensorLayoutNV(zl, 0, DH, 0, 16));
-    ACC(BR, 16) qz = coopMatMulAdd(Qm, Zb, ACC(BR, 16)(0.0));
+    tensorLayoutNV<2> zl = setTensorLayoutStrideNV(setTensorLayoutDimensionNV(createTensorLayoutNV(2), DH, ZC), ZC, 1);
+    coopmat<float16_t, gl_ScopeWorkgroup, DH, ZC, gl_MatrixUseB> Zb;
+    coopMatLoadTensorNV(Zb, halves, h_base + 2u * DH * DH, sliceTensorLayoutNV(zl, 0, DH, 0, ZC));
+    ACC(BR, ZC) qz = coopMatMulAdd(Qm, Zb, ACC(BR, ZC)(0.0));
     coopMatPerElementNV(qz, qz, z_halves);
     coopMatReduceNV(den, qz, gl_CooperativeMatrixReduceRowNV, sum_of);
     den *= pc.h_unscale;
