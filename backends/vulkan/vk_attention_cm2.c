@@ -73,21 +73,18 @@ static bool operands_fit(const sla2_graph *g, const sla2_node *node) {
          (!dense || unit_channel_stride(g, k));
 }
 
-bool vk_cm2_products_fit(const vk_device *dev, uint32_t br, uint32_t bc, uint32_t wg, uint32_t D) {
-  if (!dev->coopmat2 || br < 32u) return false;
-  uint32_t bit = 0;
-  while (bit < 6u && (32u << bit) != wg) bit++;
-  if (bit == 6u || !(dev->cm2_invocations & (1u << bit))) return false;
-  const uint32_t *gr = dev->cm2_granularity;
-  /* S = Q K^T is BR x BC over D; O += P V is BR x D over BC. */
-  return D % 16u == 0 && D <= 256u && multiple(br, gr[0]) && multiple(bc, gr[1]) && multiple(D, gr[2]) &&
-         multiple(D, gr[1]) && multiple(bc, gr[2]);
-}
-
 bool vk_attention_cm2_fits(const vk_device *dev, const sla2_graph *g, const sla2_node *node) {
   if (!dev->coopmat2 || !operands_fit(g, node)) return false;
   const cm2_tile t = tile_of(g, node);
-  return vk_cm2_products_fit(dev, t.br, t.bc, t.wg, (uint32_t)g->D);
+  const uint32_t D = (uint32_t)g->D;
+  if (t.br < 32u) return false;
+  uint32_t bit = 0;
+  while (bit < 6u && (32u << bit) != t.wg) bit++;
+  if (bit == 6u || !(dev->cm2_invocations & (1u << bit))) return false;
+  const uint32_t *gr = dev->cm2_granularity;
+  /* S = Q K^T is BR x BC over D; O += P V is BR x D over BC. */
+  return D % 16u == 0 && D <= 256u && multiple(t.br, gr[0]) && multiple(t.bc, gr[1]) && multiple(D, gr[2]) &&
+         multiple(D, gr[1]) && multiple(t.bc, gr[2]);
 }
 
 size_t vk_attention_cm2_scratch_bytes(const vk_device *dev, const sla2_graph *g) {

@@ -126,8 +126,8 @@ sla2_status vk_op_feature_map(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
   int src = node->in[0];
   vk_dispatch_desc d = {.shader = VK_SHADER_feature_map,
-                        .spec = {256, vk_slot_dtype(g, src), (uint32_t)g->feature_map, r->light_linear},
-                        .spec_count = 4};
+                        .spec = {256, vk_slot_dtype(g, src), (uint32_t)g->feature_map},
+                        .spec_count = 3};
   feature_push p = {.N = (uint32_t)g->N, .D = (uint32_t)g->D, .H = (uint32_t)g->H};
   vk_slot_strides(g, src, p.strides);
   d.bind[0] = r->buf[src];
