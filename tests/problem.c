@@ -56,6 +56,9 @@ const conf_case conf_cases[] = {
     /* CUDA's memory-light linear branch (2 k <= Tn) at 128-key blocks, one partial, with alpha
      * per query block and several tiles per LUT row. */
     {"bf16_bk128_light",  1, 2, 600, 128, 128, 128, 0.4,  SM,               Q8F8, true,  PB, RL, SLA2_BF16, BHND},
+    /* The Vulkan cooperative-matrix-2 memory-light linear branch at D 128: two row tiles per
+     * query block, 128-key blocks in 64-key tiles, the last block partial. */
+    {"f16_d128_light",    1, 2, 700, 128, 128, 128, 0.3,  SM,               Q8F8, true,  PB, RL, SLA2_F16,  BNHD},
     /* The widest head dimension: the backends' D > 128 paths. */
     {"d256_int8",         1, 1, 150, 256, 64,  32, 0.4,   SM,               Q8,   true,  PH, RL, SLA2_F32,  BHND},
 };

@@ -18,11 +18,29 @@ vk_attention_geometry vk_attention_baseline_geometry(const vk_device *dev, int64
 bool vk_attention_coopmat_fits(const vk_device *dev, const sla2_graph *g, const sla2_node *node);
 sla2_status vk_attention_coopmat(vk_run *r, const sla2_node *node);
 
+/* Workgroup-scope products of a BR x BC tile over head dim D (and BR x D over BC) in workgroups
+ * of wg invocations are offered by the device. */
+bool vk_cm2_products_fit(const vk_device *dev, uint32_t br, uint32_t bc, uint32_t wg, uint32_t D);
 /* Workgroup-scope cooperative-matrix kernel (vk_attention_cm2.c): f16 DENSE_ATTN and f16
  * SPARSE_ATTN of quant mode `none` on devices with dev->coopmat2. The scratch it needs for graph g
  * (the KSPLIT buffer; 0 when its sparse kernel does not run). */
 bool vk_attention_cm2_fits(const vk_device *dev, const sla2_graph *g, const sla2_node *node);
 sla2_status vk_attention_cm2(vk_run *r, const sla2_node *node);
 size_t vk_attention_cm2_scratch_bytes(const vk_device *dev, const sla2_graph *g);
+/* The int8_fp8 sparse kernel on cooperative matrices 2 runs for graph g, so in a whole forward
+ * the quantize nodes can write their codes straight into KSPLIT as f16 (vk_run.f16_codes). */
+bool vk_attention_cm2_fp8_runs(const vk_device *dev, const sla2_graph *g);
+/* Where the f16 copy of codes slot `slot` (QCODES, KCODES or VCODES) starts in KSPLIT, in
+ * elements. */
+uint32_t vk_attention_cm2_f16_at(const sla2_graph *g, int slot);
+
+/* The memory-light linear branch (vk_linear_light.c, DESIGN §2.5) on cooperative matrices 2:
+ * taken for a whole forward (sla2_graph_is_whole_forward) where vk_linear_light_fits holds. Then
+ * FEATURE_MAP writes f16 features, KV_STATE only the totals and LINEAR_ATTN walks the LUT row;
+ * HBLK and ZBLK are unused by the graph and hold the state kernel's chunk partials. */
+bool vk_linear_light_fits(const vk_device *dev, const sla2_graph *g);
+size_t vk_linear_light_scratch_bytes(const vk_device *dev, const sla2_graph *g);
+sla2_status vk_linear_light_state(vk_run *r, const sla2_node *node);
+sla2_status vk_linear_light_attn(vk_run *r, const sla2_node *node);
 
 #endif

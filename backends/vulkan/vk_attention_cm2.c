@@ -73,18 +73,21 @@ static bool operands_fit(const sla2_graph *g, const sla2_node *node) {
          (!dense || unit_channel_stride(g, k));
 }
 
-bool vk_attention_cm2_fits(const vk_device *dev, const sla2_graph *g, const sla2_node *node) {
-  if (!dev->coopmat2 || !operands_fit(g, node)) return false;
-  const cm2_tile t = tile_of(g, node);
-  const uint32_t D = (uint32_t)g->D;
-  if (t.br < 32u) return false;
+bool vk_cm2_products_fit(const vk_device *dev, uint32_t br, uint32_t bc, uint32_t wg, uint32_t D) {
+  if (!dev->coopmat2 || br < 32u) return false;
   uint32_t bit = 0;
-  while (bit < 6u && (32u << bit) != t.wg) bit++;
+  while (bit < 6u && (32u << bit) != wg) bit++;
   if (bit == 6u || !(dev->cm2_invocations & (1u << bit))) return false;
   const uint32_t *gr = dev->cm2_granularity;
   /* S = Q K^T is BR x BC over D; O += P V is BR x D over BC. */
-  return D % 16u == 0 && D <= 256u && multiple(t.br, gr[0]) && multiple(t.bc, gr[1]) && multiple(D, gr[2]) &&
-         multiple(D, gr[1]) && multiple(t.bc, gr[2]);
+  return D % 16u == 0 && D <= 256u && multiple(br, gr[0]) && multiple(bc, gr[1]) && multiple(D, gr[2]) &&
+         multiple(D, gr[1]) && multiple(bc, gr[2]);
+}
+
+bool vk_attention_cm2_fits(const vk_device *dev, const sla2_graph *g, const sla2_node *node) {
+  if (!dev->coopmat2 || !operands_fit(g, node)) return false;
+  const cm2_tile t = tile_of(g, node);
+  return vk_cm2_products_fit(dev, t.br, t.bc, t.wg, (uint32_t)g->D);
 }
 
 size_t vk_attention_cm2_scratch_bytes(const vk_device *dev, const sla2_graph *g) {
@@ -93,6 +96,19 @@ size_t vk_attention_cm2_scratch_bytes(const vk_device *dev, const sla2_graph *g)
   /* int8_fp8: the codes of Q, K~ and V as f16; `none`: K~'s hi and lo halves */
   const size_t tensors = sparse_fp8(g, node) ? 3u : 2u;
   return tensors * (size_t)(g->B * g->H * g->N * g->D) * sizeof(uint16_t);
+}
+
+bool vk_attention_cm2_fp8_runs(const vk_device *dev, const sla2_graph *g) {
+  const sla2_node *node = sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN);
+  return node && sparse_fp8(g, node) && vk_attention_cm2_fits(dev, g, node);
+}
+
+/* KSPLIT of int8_fp8: the sparse node's codes of Q, K~ and V (inputs 4, 6, 8) as f16, in that
+ * order. */
+uint32_t vk_attention_cm2_f16_at(const sla2_graph *g, int slot) {
+  const sla2_node *node = sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN);
+  const uint32_t nd = (uint32_t)(g->B * g->H * g->N * g->D);
+  return slot == node->in[4] ? 0u : slot == node->in[6] ? nd : 2u * nd;
 }
 
 typedef struct cm2_push {
@@ -149,13 +165,15 @@ typedef struct fp8_push {
 /* SPARSE_ATTN of int8_fp8 (sparse_fp8_cm2.comp) on the codes converted to f16. */
 static sla2_status sparse_fp8_cm2(vk_run *r, const sla2_node *node, cm2_tile t) {
   const sla2_graph *g = r->g;
-  const uint32_t nd = (uint32_t)(g->B * g->H * g->N * g->D);
   fp8_push p = {.N = (uint32_t)g->N, .bq = (uint32_t)g->bq, .bk = (uint32_t)g->bk, .Tm = (uint32_t)g->Tm,
-                .Tn = (uint32_t)g->Tn, .k = (uint32_t)g->k, .scale = g->scale, .k_offset = nd, .v_offset = 2u * nd};
-  sla2_status st = codes_to_f16(r, node->in[4], false, 0);
-  if (st == SLA2_OK) st = codes_to_f16(r, node->in[6], false, nd);
-  if (st == SLA2_OK) st = codes_to_f16(r, node->in[8], true, 2u * nd);
-  if (st != SLA2_OK) return st;
+                .Tn = (uint32_t)g->Tn, .k = (uint32_t)g->k, .scale = g->scale,
+                .k_offset = vk_attention_cm2_f16_at(g, node->in[6]), .v_offset = vk_attention_cm2_f16_at(g, node->in[8])};
+  if (!r->f16_codes) { /* else the quantize nodes wrote them (vk_ops_rows.c) */
+    sla2_status st = codes_to_f16(r, node->in[4], false, vk_attention_cm2_f16_at(g, node->in[4]));
+    if (st == SLA2_OK) st = codes_to_f16(r, node->in[6], false, vk_attention_cm2_f16_at(g, node->in[6]));
+    if (st == SLA2_OK) st = codes_to_f16(r, node->in[8], true, vk_attention_cm2_f16_at(g, node->in[8]));
+    if (st != SLA2_OK) return st;
+  }
   vk_dispatch_desc d = {.shader = VK_SHADER_sparse_fp8_cm2,
                         .spec = {t.wg, (uint32_t)g->D, t.br, t.bc, g->N >= (int64_t)t.bc},
                         .spec_count = 5, .push = &p, .push_bytes = sizeof p};

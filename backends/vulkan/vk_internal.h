@@ -60,6 +60,7 @@ typedef enum vk_scratch_id {
   VK_SCRATCH_PARTIAL,   /* column float-float partial sums / maxima over row chunks */
   VK_SCRATCH_COLSTAT,   /* the per-(b, h, channel) column float-float sums / maxima */
   VK_SCRATCH_KSPLIT,    /* f16 operands of the cooperative-matrix-2 sparse attention (vk_attention_cm2.c) */
+  VK_SCRATCH_LIGHT,     /* H_tot, Z_tot as f16 halves (memory-light linear branch) */
   VK_SCRATCH_COUNT
 } vk_scratch_id;
 
@@ -153,6 +154,8 @@ typedef struct vk_run {
   vk_device *dev;
   const sla2_graph *g;
   vk_buffer *buf[SLA2_SLOT_COUNT];
+  bool light_linear; /* the memory-light linear branch runs (vk_linear_light.c) */
+  bool f16_codes;    /* the quantize nodes write f16 codes into KSPLIT, not the code slots */
 } vk_run;
 
 typedef struct vk_dispatch_desc {

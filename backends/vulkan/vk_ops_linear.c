@@ -1,6 +1,7 @@
 /* Vulkan backend: the linear branch: KV_STATE (per-block states, then their totals) and
- * LINEAR_ATTN (complement state per query block, applied to phi(q)). */
-#include "backends/vulkan/vk_internal.h"
+ * LINEAR_ATTN (complement state per query block, applied to phi(q)); the memory-light form
+ * (vk_linear_light.c) where a whole forward runs on cooperative matrices 2. */
+#include "backends/vulkan/vk_attention.h"
 
 static uint32_t div_up(int64_t a, int64_t b) { return (uint32_t)((a + b - 1) / b); }
 
@@ -18,6 +19,9 @@ typedef struct linear_push {
 } linear_push;
 
 sla2_status vk_op_kv_state(vk_run *r, const sla2_node *node) {
+#ifdef SLA2_VK_HAVE_COOPMAT2
+  if (r->light_linear) return vk_linear_light_state(r, node);
+#endif
   const sla2_graph *g = r->g;
   int v = node->in[1];
   kv_state_push p = {.N = (uint32_t)g->N, .D = (uint32_t)g->D, .H = (uint32_t)g->H, .bk = (uint32_t)g->bk,
@@ -47,6 +51,9 @@ sla2_status vk_op_kv_state(vk_run *r, const sla2_node *node) {
 }
 
 sla2_status vk_op_linear_attn(vk_run *r, const sla2_node *node) {
+#ifdef SLA2_VK_HAVE_COOPMAT2
+  if (r->light_linear) return vk_linear_light_attn(r, node);
+#endif
   const sla2_graph *g = r->g;
   /* Output channels per workgroup, a multiple of 4: the D x ET tile of H_i takes at most 16 KiB
    * of shared memory. */

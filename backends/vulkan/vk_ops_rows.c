@@ -2,6 +2,7 @@
  * QUANTIZE_INT8, QUANTIZE_FP8 and COMBINE. Push-constant structs mirror the shaders' blocks. */
 #include <string.h>
 
+#include "backends/vulkan/vk_attention.h"
 #include "backends/vulkan/vk_internal.h"
 #include "shaders/common/sla2_constants.h"
 
@@ -43,6 +44,7 @@ static sla2_status column_stats(vk_run *r, int src, bool maxabs) {
 typedef struct rows_push {
   uint32_t strides[4];
   uint32_t N, D, H, rows;
+  uint32_t f16_at; /* quantize_fp8 with F16_CODES only */
 } rows_push;
 
 sla2_status vk_op_smooth_k(vk_run *r, const sla2_node *node) {
@@ -66,6 +68,7 @@ sla2_status vk_op_smooth_k(vk_run *r, const sla2_node *node) {
 typedef struct block_push {
   uint32_t strides[4];
   uint32_t N, D, H, block, T;
+  uint32_t f16_at; /* quantize_int8 with F16_CODES only */
 } block_push;
 
 static block_push block_push_of(const sla2_graph *g, int src, int block) {
@@ -87,14 +90,25 @@ sla2_status vk_op_pool(vk_run *r, const sla2_node *node) {
   return vk_dispatch(r, &d);
 }
 
+/* With r->f16_codes the codes go to KSPLIT as f16 (vk_attention_cm2.c); *at: the first uvec2. */
+static void f16_codes_target(vk_run *r, const sla2_node *node, vk_buffer **buf, uint32_t *at) {
+#ifdef SLA2_VK_HAVE_COOPMAT2
+  if (r->f16_codes) *buf = r->dev->scratch[VK_SCRATCH_KSPLIT], *at = vk_attention_cm2_f16_at(r->g, node->out[0]) / 4u;
+#else
+  (void)r, (void)node, (void)buf, (void)at;
+#endif
+}
+
 sla2_status vk_op_quantize_int8(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
   int src = node->in[0];
   block_push p = block_push_of(g, src, node->block);
-  vk_dispatch_desc d = {.shader = VK_SHADER_quantize_int8, .spec = {256, vk_slot_dtype(g, src)}, .spec_count = 2};
+  vk_dispatch_desc d = {.shader = VK_SHADER_quantize_int8, .spec = {256, vk_slot_dtype(g, src), r->f16_codes},
+                        .spec_count = 3};
   d.bind[0] = r->buf[src];
   d.bind[1] = r->buf[node->out[0]];
   d.bind[2] = r->buf[node->out[1]];
+  f16_codes_target(r, node, &d.bind[3], &p.f16_at);
   d.push = &p, d.push_bytes = sizeof p;
   d.groups[0] = p.T, d.groups[1] = (uint32_t)g->H, d.groups[2] = (uint32_t)g->B;
   return vk_dispatch(r, &d);
@@ -105,13 +119,15 @@ sla2_status vk_op_quantize_fp8(vk_run *r, const sla2_node *node) {
   int src = node->in[0];
   sla2_status st = column_stats(r, src, true);
   if (st != SLA2_OK) return st;
-  vk_dispatch_desc d = {.shader = VK_SHADER_quantize_fp8, .spec = {256, vk_slot_dtype(g, src)}, .spec_count = 2};
+  vk_dispatch_desc d = {.shader = VK_SHADER_quantize_fp8, .spec = {256, vk_slot_dtype(g, src), r->f16_codes},
+                        .spec_count = 3};
   rows_push p = {.N = (uint32_t)g->N, .D = (uint32_t)g->D, .H = (uint32_t)g->H, .rows = ROWS_PER_GROUP};
   vk_slot_strides(g, src, p.strides);
   d.bind[0] = r->buf[src];
   d.bind[1] = r->dev->scratch[VK_SCRATCH_COLSTAT];
   d.bind[2] = r->buf[node->out[0]];
   d.bind[3] = r->buf[node->out[1]];
+  f16_codes_target(r, node, &d.bind[4], &p.f16_at);
   d.push = &p, d.push_bytes = sizeof p;
   d.groups[0] = div_up(g->N, ROWS_PER_GROUP), d.groups[1] = (uint32_t)g->H, d.groups[2] = (uint32_t)g->B;
   return vk_dispatch(r, &d);
@@ -126,8 +142,8 @@ sla2_status vk_op_feature_map(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
   int src = node->in[0];
   vk_dispatch_desc d = {.shader = VK_SHADER_feature_map,
-                        .spec = {256, vk_slot_dtype(g, src), (uint32_t)g->feature_map},
-                        .spec_count = 3};
+                        .spec = {256, vk_slot_dtype(g, src), (uint32_t)g->feature_map, r->light_linear},
+                        .spec_count = 4};
   feature_push p = {.N = (uint32_t)g->N, .D = (uint32_t)g->D, .H = (uint32_t)g->H};
   vk_slot_strides(g, src, p.strides);
   d.bind[0] = r->buf[src];

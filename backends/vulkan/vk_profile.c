@@ -42,6 +42,9 @@ const char *vk_profile_device_extension(const vk_device *dev, VkPhysicalDevicePi
 
 void vk_profile_device_created(vk_device *dev) {
   if (!vk_profile_on()) return;
+  if (dev->coopmat2)
+    fprintf(stderr, "sla2 vk-profile %s: cooperative matrix 2: workgroup sizes 32 << {bits of 0x%x}, f16 granularity M %u N %u K %u\n",
+            dev->name, dev->cm2_invocations, dev->cm2_granularity[0], dev->cm2_granularity[1], dev->cm2_granularity[2]);
   VkQueryPoolCreateInfo info = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
                                 .queryType = VK_QUERY_TYPE_TIMESTAMP,
                                 .queryCount = 2 * VK_PROFILE_MAX};

@@ -80,6 +80,7 @@ sla2_status vk_scratch_prepare(vk_device *dev, const sla2_graph *g) {
   }
 #ifdef SLA2_VK_HAVE_COOPMAT2
   need[VK_SCRATCH_KSPLIT] = vk_attention_cm2_scratch_bytes(dev, g);
+  need[VK_SCRATCH_LIGHT] = vk_linear_light_scratch_bytes(dev, g);
 #endif
   for (int id = 0; id < VK_SCRATCH_COUNT; id++) {
     sla2_status st = ensure_scratch(dev, (vk_scratch_id)id, need[id]);

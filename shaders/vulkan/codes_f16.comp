@@ -18,16 +18,12 @@ layout(push_constant) uniform Push {
 layout(std430, binding = 0) readonly buffer Codes { uint codes[]; };
 layout(std430, binding = 1) writeonly buffer Halves { uvec2 halves[]; }; // 4 f16 per input word
 
-uint to_f16(uint code) {
-  if (E4M3) return sla2_e4m3_to_f16_scaled(code);
-  const int c = int(code << 24) >> 24; // sign-extended INT8
-  return sla2_f32_to_f16(float(c));
-}
+uint to_f16(uint code) { return E4M3 ? sla2_e4m3_to_f16_scaled(code) : sla2_int8_to_f16(code); }
 
 void main() {
   for (uint w = gl_GlobalInvocationID.x; w < pc.words; w += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
     const uint x = codes[w];
-    halves[pc.out_offset + w] = uvec2(to_f16(x & 0xFFu) | (to_f16((x >> 8) & 0xFFu) << 16),
-                      to_f16((x >> 16) & 0xFFu) | (to_f16(x >> 24) << 16));
+    halves[pc.out_offset + w] =
+        sla2_pack_f16x4(to_f16(x & 0xFFu), to_f16((x >> 8) & 0xFFu), to_f16((x >> 16) & 0xFFu), to_f16(x >> 24));
   }
 }
