@@ -21,6 +21,9 @@ sla2_status vk_attention_coopmat(vk_run *r, const sla2_node *node);
 /* Workgroup-scope products of a BR x BC tile over head dim D (and BR x D over BC) in workgroups
  * of wg invocations are offered by the device. */
 bool vk_cm2_products_fit(const vk_device *dev, uint32_t br, uint32_t bc, uint32_t wg, uint32_t D);
+/* A 16-bit tensor's b, h and n strides (elements) are multiples of 8: its rows start on 16-byte
+ * boundaries, so tiles can be loaded from inside it without bounds checks. */
+bool vk_cm2_rows_aligned(const uint32_t strides[4]);
 /* Workgroup-scope cooperative-matrix kernel (vk_attention_cm2.c): f16 DENSE_ATTN and f16
  * SPARSE_ATTN of quant mode `none` on devices with dev->coopmat2. The scratch it needs for graph g
  * (the KSPLIT buffer; 0 when its sparse kernel does not run). */

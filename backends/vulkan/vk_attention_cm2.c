@@ -136,11 +136,13 @@ static sla2_status split_k(vk_run *r, int ks, uint32_t lo_offset) {
   return vk_dispatch(r, &d);
 }
 
+bool vk_cm2_rows_aligned(const uint32_t strides[4]) {
+  return strides[0] % 8u == 0 && strides[1] % 8u == 0 && strides[2] % 8u == 0;
+}
+
 /* K and V tiles can be loaded whole from inside the tensors, with rows aligned to 16 bytes. */
 static bool inner_kv(const cm2_push *p, int64_t N, uint32_t bc) {
-  bool aligned = true;
-  for (int i = 0; i < 3; i++) aligned = aligned && p->k_strides[i] % 8u == 0 && p->v_strides[i] % 8u == 0;
-  return aligned && N >= (int64_t)bc;
+  return vk_cm2_rows_aligned(p->k_strides) && vk_cm2_rows_aligned(p->v_strides) && N >= (int64_t)bc;
 }
 
 /* The INT8 (or E4M3) codes of an intermediate slot as f16 values (or 2^-8 times their values)

@@ -129,16 +129,14 @@ static sla2_status run_locked(vk_device *dev, const sla2_graph *g, int first, in
   sla2_status st = vk_device_ready(dev);
   if (st != SLA2_OK) return st;
   vk_run r = {.dev = dev, .g = g};
+  const bool whole = sla2_graph_is_whole_forward(g, first, count);
   bool light_fits = false;
 #ifdef SLA2_VK_HAVE_COOPMAT2
   light_fits = vk_linear_light_fits(dev, g);
-#endif
-  const bool whole = sla2_graph_is_whole_forward(g, first, count);
-  r.light_linear = light_fits && whole;
-#ifdef SLA2_VK_HAVE_COOPMAT2
   /* No node of a whole forward exposes the codes: the sparse kernel's f16 copies suffice. */
   r.f16_codes = whole && vk_attention_cm2_fp8_runs(dev, g);
 #endif
+  r.light_linear = light_fits && whole;
   if (vk_profile_on() && sla2_graph_find_node(g, SLA2_OP_LINEAR_ATTN))
     fprintf(stderr, "sla2 vk-profile %s: linear branch %s (light form fits %d, whole forward %d)\n", dev->name,
             r.light_linear ? "memory-light" : "per-block states", light_fits, whole);

@@ -31,16 +31,11 @@ static uint32_t z_columns(const vk_device *dev) {
 /* Row chunks of the state kernel: their partials (D x D + D x zc floats each) must fit in HBLK
  * (Tn x D x D floats per (b, h)). *rows: rows per chunk, a multiple of STATE_BC. */
 static uint32_t state_chunks(const sla2_graph *g, uint32_t zc, uint32_t *rows) {
-  const uint64_t D = (uint64_t)g->D, cap = (uint64_t)g->Tn * D / (D + zc);
-  uint32_t r = STATE_CHUNK_ROWS, chunks = div_up((uint64_t)g->N, r);
+  const uint64_t N = (uint64_t)g->N, D = (uint64_t)g->D, cap = (uint64_t)g->Tn * D / (D + zc);
+  uint32_t r = STATE_CHUNK_ROWS;
+  if (cap > 0 && div_up(N, r) > cap) r = div_up(div_up(N, cap), STATE_BC) * STATE_BC;
   *rows = r;
-  if (cap == 0) return 0;
-  if (chunks > cap) {
-    r = div_up(div_up((uint64_t)g->N, cap), STATE_BC) * STATE_BC;
-    chunks = div_up((uint64_t)g->N, r);
-  }
-  *rows = r;
-  return chunks;
+  return cap > 0 ? div_up(N, r) : 0;
 }
 
 /* 2^s with 2^s N <= 1 (light_total.comp), and its inverse. */
@@ -114,7 +109,7 @@ sla2_status vk_linear_light_attn(vk_run *r, const sla2_node *node) {
   light_push p = {.N = (uint32_t)g->N, .bq = (uint32_t)g->bq, .bk = (uint32_t)g->bk, .Tm = (uint32_t)g->Tm,
                   .k = (uint32_t)g->k, .h_unscale = ldexpf(1.0f, scale_exponent(g->N))};
   vk_slot_strides(g, SLA2_SLOT_V, p.v_strides);
-  const bool inner = g->N >= (int64_t)bc && p.v_strides[0] % 8u == 0 && p.v_strides[1] % 8u == 0 && p.v_strides[2] % 8u == 0;
+  const bool inner = g->N >= (int64_t)bc && vk_cm2_rows_aligned(p.v_strides);
   vk_dispatch_desc d = {.shader = VK_SHADER_linear_light_cm2, .spec = {LIGHT_WG, (uint32_t)g->D, br, bc, inner, z_columns(r->dev)},
                         .spec_count = 6};
   d.bind[0] = r->buf[node->in[0]];            /* phi(q), f16 */

@@ -118,14 +118,14 @@ float sla2_e4m3_round_pos(float a) {
   return min(a < 0.015625 ? sub : normal, SLA2_FP8_E4M3_MAX);
 }
 
-// An E4M3 code -> the f16 bits of 2^-8 times its value, exactly: the sign, exponent and
-// mantissa fields shift into place as they are (E4M3's exponent field becomes the low four bits
-// of f16's, and E4M3 subnormals land on f16 subnormals), which scales every code by 2^(7 - 15)
-// alike. Three operations instead of a rebias with a subnormal branch.
 // Four f16 bit patterns packed two to a word, first in the low half.
 uvec2 sla2_pack_f16x4(uint a, uint b, uint c, uint d) { return uvec2(a | (b << 16), c | (d << 16)); }
 // An INT8 code (the low byte of `code`, sign-extended) as the f16 bits of its value: exact.
 uint sla2_int8_to_f16(uint code) { return sla2_f32_to_f16(float(int(code << 24) >> 24)); }
+// An E4M3 code -> the f16 bits of 2^-8 times its value, exactly: the sign, exponent and
+// mantissa fields shift into place as they are (E4M3's exponent field becomes the low four bits
+// of f16's, and E4M3 subnormals land on f16 subnormals), which scales every code by 2^(7 - 15)
+// alike. Three operations instead of a rebias with a subnormal branch.
 uint sla2_e4m3_to_f16_scaled(uint code) { return ((code & 0x80u) << 8) | ((code & 0x7Fu) << 7); }
 const float SLA2_E4M3_F16_UNSCALE = 256.0; // 2^8: undoes sla2_e4m3_to_f16_scaled's 2^-8
 
