@@ -1,5 +1,5 @@
-/* Vulkan backend: SPARSE_ATTN (int8_fp8) and DENSE_ATTN (f16 Q, K, V) on cooperative matrices
- * (shaders/vulkan/attention_coopmat.glsl). Other quant modes and dtypes stay on the baseline
+/* Vulkan backend: SPARSE_ATTN (int8_fp8) and DENSE_ATTN (f16 Q, K, V) on subgroup-scope
+ * cooperative matrices, NV or KHR (shaders/vulkan/attention_coopmat.glsl). Other quant modes and dtypes stay on the baseline
  * kernel: their oracle precision needs f32 operands, which the fp16 matrix units do not take
  * exactly (int8_fp8's E4M3 P and V, and f16 inputs, are exact in fp16). */
 #include "backends/vulkan/vk_attention.h"
@@ -42,7 +42,7 @@ bool vk_attention_coopmat_fits(const vk_device *dev, const sla2_graph *g, const 
     for (int i = 0; i < 3; i++)
       if (vk_slot_dtype(g, node->in[i]) != SLA2_F16) return false;
     if (D % 16 != 0) return false;
-  } else if (g->quant != SLA2_QUANT_INT8_FP8 || D % 32 != 0) {
+  } else if (g->quant != SLA2_QUANT_INT8_FP8 || D % 32 != 0 || !dev->coopmat_int8) {
     return false;
   }
   return shared_bytes(!dense, D, dense ? WG / 32u : sparse_subgroups(dev, g)) <= dev->props.limits.maxComputeSharedMemorySize;
@@ -65,13 +65,26 @@ static bool runs_are_words(const uint32_t s[4]) {
   return s[3] == 1 && s[0] % 8 == 0 && s[1] % 8 == 0 && s[2] % 8 == 0;
 }
 
+/* The kernel for the device's path: dense f16 or sparse int8_fp8. */
+static vk_shader kernel_of(const vk_device *dev, bool dense) {
+#ifdef SLA2_VK_HAVE_COOPMAT_KHR
+  if (dev->path == VK_PATH_COOPMAT_KHR) return dense ? VK_SHADER_attention_coopmat_khr_f16 : VK_SHADER_attention_coopmat_khr_i8;
+#endif
+#ifdef SLA2_VK_HAVE_COOPMAT_NV
+  return dense ? VK_SHADER_attention_coopmat_f16 : VK_SHADER_attention_coopmat_i8;
+#else
+  (void)dev, (void)dense;
+  return VK_SHADER_attention; /* unreachable: without NV shaders the path is KHR or baseline */
+#endif
+}
+
 sla2_status vk_attention_coopmat(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
   const bool dense = node->op == SLA2_OP_DENSE_ATTN;
   int o = node->out[0];
   coopmat_push p = {.N = (uint32_t)g->N, .H = (uint32_t)g->H, .scale = g->scale};
   const uint32_t wg = dense ? WG : 32u * sparse_subgroups(r->dev, g), rows = wg / 2u;
-  vk_dispatch_desc d = {.shader = dense ? VK_SHADER_attention_coopmat_f16 : VK_SHADER_attention_coopmat_i8};
+  vk_dispatch_desc d = {.shader = kernel_of(r->dev, dense)};
   if (dense) {
     p.bq = ROWS, p.Tm = div_up(g->N, ROWS), p.nsub = 1;
     p.bk = BC, p.Tn = div_up(g->N, BC), p.k = p.Tn;

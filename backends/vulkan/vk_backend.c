@@ -294,10 +294,11 @@ static bool describe_device(VkPhysicalDevice phys, vk_device *dev, uint8_t uuid[
   dev->description[sizeof dev->description - 1] = '\0';
   dev->path = vk_path_select(dev);
   dev->coopmat2 = vk_path_coopmat2_select(dev);
-  snprintf(dev->driver, sizeof dev->driver, "Vulkan %u.%u.%u, %.63s %.95s, %s path%s",
+  snprintf(dev->driver, sizeof dev->driver, "Vulkan %u.%u.%u, %.63s %.95s, %s path%s%s",
            VK_API_VERSION_MAJOR(dev->props.apiVersion), VK_API_VERSION_MINOR(dev->props.apiVersion),
            VK_API_VERSION_PATCH(dev->props.apiVersion), driver.driverName, driver.driverInfo,
-           vk_path_name(dev->path), dev->coopmat2 ? " + coopmat2" : "");
+           vk_path_name(dev->path), dev->path == VK_PATH_COOPMAT_KHR && !dev->coopmat_int8 ? " (no int8)" : "",
+           dev->coopmat2 ? " + coopmat2" : "");
   return true;
 }
 

@@ -1,5 +1,5 @@
 /* Vulkan backend: the VK_KHR_cooperative_matrix and VK_NV_cooperative_matrix2 declarations the
- * cooperative-matrix-2 path uses, for Vulkan headers older than those extensions (Debian 12 ships
+ * KHR and cooperative-matrix-2 paths use, for Vulkan headers older than those extensions (Debian 12 ships
  * 1.3.239). Values and layouts are those of the Vulkan registry. */
 #ifndef SLA2_BACKENDS_VULKAN_COOPMAT2_DEFS_H
 #define SLA2_BACKENDS_VULKAN_COOPMAT2_DEFS_H
@@ -16,8 +16,24 @@ typedef struct VkPhysicalDeviceCooperativeMatrixFeaturesKHR {
   VkBool32 cooperativeMatrix;
   VkBool32 cooperativeMatrixRobustBufferAccess;
 } VkPhysicalDeviceCooperativeMatrixFeaturesKHR;
-typedef VkComponentTypeNV VkComponentTypeKHR;
+typedef VkComponentTypeNV VkComponentTypeKHR; /* same values as the NV enums */
 typedef VkScopeNV VkScopeKHR;
+#define VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_KHR ((VkStructureType)1000506001)
+typedef struct VkCooperativeMatrixPropertiesKHR {
+  VkStructureType sType;
+  void *pNext;
+  uint32_t MSize;
+  uint32_t NSize;
+  uint32_t KSize;
+  VkComponentTypeKHR AType;
+  VkComponentTypeKHR BType;
+  VkComponentTypeKHR CType;
+  VkComponentTypeKHR ResultType;
+  VkBool32 saturatingAccumulation;
+  VkScopeKHR scope;
+} VkCooperativeMatrixPropertiesKHR;
+typedef VkResult(VKAPI_PTR *PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR)(
+    VkPhysicalDevice physicalDevice, uint32_t *pPropertyCount, VkCooperativeMatrixPropertiesKHR *pProperties);
 #endif
 
 #ifndef VK_NV_cooperative_matrix2

@@ -34,7 +34,8 @@ typedef enum vk_shader {
 /* The sparse-attention kernel a device uses. */
 typedef enum vk_path {
   VK_PATH_BASELINE = 0, /* Vulkan 1.2 compute, <= 32 KiB shared memory, no subgroup operations */
-  VK_PATH_COOPMAT_NV    /* VK_NV_cooperative_matrix: fp16 / int8 matrix units */
+  VK_PATH_COOPMAT_NV,   /* VK_NV_cooperative_matrix: fp16 / int8 matrix units */
+  VK_PATH_COOPMAT_KHR   /* VK_KHR_cooperative_matrix: the same kernels, spelled for KHR */
 } vk_path;
 
 typedef struct vk_buffer {
@@ -74,6 +75,12 @@ typedef struct vk_device {
   VkPhysicalDeviceMemoryProperties memory_props;
   uint32_t queue_family;
   vk_path path;
+  /* The cooperative-matrix path's int8 product (16 x 16 x 32 s8 -> s32) is offered: the int8_fp8
+   * sparse kernel runs on it (always on the NV path, which requires it). */
+  bool coopmat_int8;
+  /* The KHR path's kernels get subgroups of 32 by requiring that size per pipeline
+   * (VkPipelineShaderStageRequiredSubgroupSizeCreateInfo, full subgroups). */
+  bool subgroup_size_control;
   /* Workgroup-scope cooperative matrices (VK_NV_cooperative_matrix2, vk_path.c): the f16 dense
    * attention kernel runs on them. Bit i of cm2_invocations: workgroups of 32 << i invocations
    * are offered; cm2_granularity: the M, N, K granularities of the f16 x f16 -> f32 products. */

@@ -34,6 +34,7 @@
   X(vkGetDeviceProcAddr)
 #define VK_INSTANCE_OPTIONAL_FNS(X)          \
   X(vkGetPhysicalDeviceCooperativeMatrixPropertiesNV) \
+  X(vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR) \
   X(vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV)
 
 #define VK_DEVICE_FNS(X)                     \

@@ -44,7 +44,7 @@ sla2_status vk_op_attention(vk_run *r, const sla2_node *node) {
 #ifdef SLA2_VK_HAVE_COOPMAT2
   if (vk_attention_cm2_fits(dev, g, node)) return vk_attention_cm2(r, node);
 #endif
-#ifdef SLA2_VK_HAVE_COOPMAT_NV
+#if defined(SLA2_VK_HAVE_COOPMAT_NV) || defined(SLA2_VK_HAVE_COOPMAT_KHR)
   if (dev->path != VK_PATH_BASELINE && vk_attention_coopmat_fits(dev, g, node)) return vk_attention_coopmat(r, node);
 #endif
 

@@ -43,6 +43,18 @@ static sla2_status module_of(vk_device *dev, vk_shader shader, VkShaderModule *o
   return SLA2_OK;
 }
 
+/* The KHR attention kernels assume subgroups of 32 (attention_coopmat.glsl); where the device's
+ * default size differs, the pipeline requires it (vk_path.c checked that it can). */
+static bool needs_subgroups_of_32(const vk_device *dev, vk_shader shader) {
+#ifdef SLA2_VK_HAVE_COOPMAT_KHR
+  return dev->subgroup_size_control &&
+         (shader == VK_SHADER_attention_coopmat_khr_f16 || shader == VK_SHADER_attention_coopmat_khr_i8);
+#else
+  (void)dev, (void)shader;
+  return false;
+#endif
+}
+
 sla2_status vk_pipeline_get(vk_device *dev, vk_shader shader, const uint32_t *spec, uint32_t spec_count,
                             VkPipeline *out) {
   for (uint32_t i = 0; i < dev->pipeline_count; i++) {
@@ -72,9 +84,14 @@ sla2_status vk_pipeline_get(vk_device *dev, vk_shader shader, const uint32_t *sp
                                     .pMapEntries = entries,
                                     .dataSize = spec_count * sizeof(uint32_t),
                                     .pData = spec};
+  VkPipelineShaderStageRequiredSubgroupSizeCreateInfo size32 = {
+      .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO, .requiredSubgroupSize = 32};
+  const bool sized = needs_subgroups_of_32(dev, shader);
   VkComputePipelineCreateInfo info = {
       .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
       .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                .pNext = sized ? &size32 : NULL,
+                .flags = sized ? VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT : 0u,
                 .stage = VK_SHADER_STAGE_COMPUTE_BIT,
                 .module = module,
                 .pName = "main",

@@ -1,6 +1,11 @@
-// SPARSE_ATTN (int8_fp8) and DENSE_ATTN (f16) on cooperative matrices (VK_NV_cooperative_matrix).
+// SPARSE_ATTN (int8_fp8) and DENSE_ATTN (f16) on subgroup-scope cooperative matrices.
 // Included by attention_coopmat_i8.comp (CM_INT8 1: S from INT8 codes, int32 accumulation) and
-// attention_coopmat_f16.comp (CM_INT8 0: S from f16 Q and K, fp32 accumulation).
+// attention_coopmat_f16.comp (CM_INT8 0: S from f16 Q and K, fp32 accumulation), both on
+// VK_NV_cooperative_matrix, and by attention_coopmat_khr_i8.comp / attention_coopmat_khr_f16.comp
+// (CM_KHR 1) on VK_KHR_cooperative_matrix. The two extensions differ in spelling (the CM_*
+// macros below) and in one rule: KHR matrices carry their use (A, B or accumulator) in their
+// type and cannot be converted from one use to another, so P goes from its accumulator to an
+// A matrix through the subgroup's shared scratch (to_a).
 //
 // Workgroup: SG subgroups of 32 (the host requires subgroup size 32) own ROWS = 16 SG query rows
 // of one query block; subgroup sg owns rows 16 sg .. 16 sg + 15 and keeps their Q (A-matrices),
@@ -23,8 +28,13 @@
 // integer S is converted element-wise to that type. O is normalized and converted while it is
 // written out through the subgroup's scratch.
 
+#if CM_KHR
+#extension GL_KHR_cooperative_matrix : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int32 : require
+#else
 #extension GL_NV_cooperative_matrix : require
 #extension GL_NV_integer_cooperative_matrix : require
+#endif
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_EXT_shader_explicit_arithmetic_types_int8 : require
@@ -46,25 +56,56 @@ const uint ROWS = SG * 16u; // query rows per workgroup (Q is staged in the K ti
 const uint BC = 64u;        // keys per tile
 const uint SCOLS = BC / 16u;
 const uint OCOLS = DH / 16u;
+// Matrix types: Q (A), K^T (B), S's accumulator, P (A), V (B), f32 accumulators (O, S as f32).
+#if CM_KHR
+#define CM(T, R, C, USE) coopmat<T, gl_ScopeSubgroup, R, C, gl_MatrixUse##USE>
+#define CM_LAYOUT(col_major) ((col_major) ? gl_CooperativeMatrixLayoutColumnMajor : gl_CooperativeMatrixLayoutRowMajor)
+#define CM_LOAD(m, arr, at, stride, col_major) coopMatLoad(m, arr, at, stride, CM_LAYOUT(col_major))
+#define CM_STORE(m, arr, at, stride, col_major) coopMatStore(m, arr, at, stride, CM_LAYOUT(col_major))
+#define CM_MULADD(a, b, c) coopMatMulAdd(a, b, c)
+#else
+#define CM_LOAD(m, arr, at, stride, col_major) coopMatLoadNV(m, arr, at, stride, col_major)
+#define CM_STORE(m, arr, at, stride, col_major) coopMatStoreNV(m, arr, at, stride, col_major)
+#define CM_MULADD(a, b, c) coopMatMulAddNV(a, b, c)
+#endif
 #if CM_INT8
 const uint KT = 32u;
 const bool FP8 = true;
 const bool DENSE = false;
 const uint QWORDS = DH / 16u;      // 16-byte words per Q / K row
+#if CM_KHR
+#define QMAT CM(int8_t, 16, 32, A)
+#define KMAT CM(int8_t, 32, 16, B)
+#define SMAT CM(int32_t, 16, 16, Accumulator)
+#else
 #define QMAT icoopmatNV<8, gl_ScopeSubgroup, 16, 32>
 #define KMAT icoopmatNV<8, gl_ScopeSubgroup, 32, 16>
 #define SMAT icoopmatNV<32, gl_ScopeSubgroup, 16, 16>
+#endif
 #else
 const uint KT = 16u;
 const bool FP8 = false;
 const bool DENSE = true;
 const uint QWORDS = DH / 8u;
+#if CM_KHR
+#define QMAT CM(float16_t, 16, 16, A)
+#define KMAT CM(float16_t, 16, 16, B)
+#define SMAT CM(float, 16, 16, Accumulator)
+#else
 #define QMAT fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define KMAT fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define SMAT fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
 #endif
+#endif
+#if CM_KHR
+#define PMAT CM(float16_t, 16, 16, A)
+#define VMAT CM(float16_t, 16, 16, B)
+#define OMAT CM(float, 16, 16, Accumulator)
+#else
 #define PMAT fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
+#define VMAT fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define OMAT fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
+#endif
 // Shared tiles are uvec4 arrays (matrix loads reinterpret them); rows are padded by one word.
 const uint KROW = QWORDS + 1u;     // words per K / Q row
 const uint VROW = DH / 8u + 1u;    // words per f16 V row
@@ -236,8 +277,8 @@ OMAT tile_score(QMAT qm[QSTEPS], OMAT colidx, uint c) {
 #endif
   for (uint st = 0u; st < QSTEPS; st++) {
     KMAT km; // K^T: rows are channels, columns keys; column-major over sh_k's [key][channel]
-    coopMatLoadNV(km, sh_k, c * 16u * KROW + st * KSTEP, KROW, true);
-    sa = coopMatMulAddNV(qm[st], km, sa);
+    CM_LOAD(km, sh_k, c * 16u * KROW + st * KSTEP, KROW, true);
+    sa = CM_MULADD(qm[st], km, sa);
   }
   OMAT s = OMAT(sa);
   for (int e = 0; e < s.length(); e++) {
@@ -255,7 +296,7 @@ void tile_scores(QMAT qm[QSTEPS], OMAT colidx, out OMAT s[SCOLS]) {
 // Subgroup sg's 16 x 16 tile `m` through its scratch; returns, for lane pair (r, half_), the
 // max (or sum) over row r's 16 columns.
 float row_reduce(OMAT m, uint sg, uint r, uint half_, bool is_max) {
-  coopMatStoreNV(m, sh_red, sg * 256u, 16u, false);
+  CM_STORE(m, sh_red, sg * 256u, 16u, false);
   subgroupMemoryBarrierShared();
   subgroupBarrier();
   float x = sh_red[sg * 256u + r * 16u + half_ * 8u];
@@ -266,6 +307,22 @@ float row_reduce(OMAT m, uint sg, uint r, uint half_, bool is_max) {
   float y = subgroupShuffleXor(x, 1u);
   subgroupBarrier(); // the scratch is read before anyone stores to it again
   return is_max ? max(x, y) : x + y;
+}
+
+// P (an f32 accumulator) as the f16 A matrix of P V.
+PMAT to_a(OMAT p, uint sg) {
+#if CM_KHR
+  CM(float16_t, 16, 16, Accumulator) h = CM(float16_t, 16, 16, Accumulator)(p);
+  CM_STORE(h, sh_red, sg * 256u, 8u, false); // 16 f16 per row: 8 floats of the scratch
+  subgroupMemoryBarrierShared();
+  subgroupBarrier();
+  PMAT a;
+  CM_LOAD(a, sh_red, sg * 256u, 8u, false);
+  subgroupBarrier(); // every lane has loaded before the scratch is written again
+  return a;
+#else
+  return PMAT(p);
+#endif
 }
 
 void main() {
@@ -288,10 +345,10 @@ void main() {
     barrier();
     uint sr = sg * 16u - q0; // this subgroup's first row within the part (subgroup-uniform test)
     if (sg * 16u >= q0 && sr < BC)
-      for (uint s = 0u; s < QSTEPS; s++) coopMatLoadNV(qm[s], sh_k, sr * KROW + s * KSTEP, KROW, false);
+      for (uint s = 0u; s < QSTEPS; s++) CM_LOAD(qm[s], sh_k, sr * KROW + s * KSTEP, KROW, false);
   }
   OMAT colidx;
-  coopMatLoadNV(colidx, sh_idx, 0, 16, true);
+  CM_LOAD(colidx, sh_idx, 0, 16, true);
   OMAT acc[OCOLS];
   for (uint j = 0u; j < OCOLS; j++) acc[j] = OMAT(0.0);
   OMAT lsum = OMAT(0.0); // per element: the sum of P over the columns it stands for
@@ -317,7 +374,7 @@ void main() {
   subgroupBarrier();
   {
     OMAT rowidx;
-    coopMatLoadNV(rowidx, sh_idx, 0, 16, false);
+    CM_LOAD(rowidx, sh_idx, 0, 16, false);
     for (int e = 0; e < mfix.length(); e++) mfix[e] = sh_mc[sg * 16u + uint(rowidx[e])].x;
   }
 
@@ -332,17 +389,17 @@ void main() {
         lsum[e] += p;
         sc[e] = sla2_e4m3_round_pos(SLA2_FP8_P_SCALE * p);
       }
-      PMAT pm = PMAT(sc);
+      PMAT pm = to_a(sc, sg);
       for (uint j = 0u; j < OCOLS; j++) {
-        PMAT vm;
-        coopMatLoadNV(vm, sh_v, c * 16u * VROW + j * 2u, VROW, false);
-        acc[j] = coopMatMulAddNV(pm, vm, acc[j]);
+        VMAT vm;
+        CM_LOAD(vm, sh_v, c * 16u * VROW + j * 2u, VROW, false);
+        acc[j] = CM_MULADD(pm, vm, acc[j]);
       }
     }
   }
 #else
   OMAT rowidx;
-  coopMatLoadNV(rowidx, sh_idx, 0, 16, false);
+  CM_LOAD(rowidx, sh_idx, 0, 16, false);
   OMAT s[SCOLS];
   for (uint v0 = 0u; v0 < keys; v0 += BC) {
     load_tile(v0, b, h, bh, lut_row, keys, qs);
@@ -368,11 +425,11 @@ void main() {
       for (uint j = 0u; j < OCOLS; j++) acc[j][e] *= mc.y;
     }
     for (uint c = 0u; c < SCOLS; c++) {
-      PMAT pm = PMAT(s[c]);
+      PMAT pm = to_a(s[c], sg);
       for (uint j = 0u; j < OCOLS; j++) {
-        PMAT vm;
-        coopMatLoadNV(vm, sh_v, c * 16u * VROW + j * 2u, VROW, false);
-        acc[j] = coopMatMulAddNV(pm, vm, acc[j]);
+        VMAT vm;
+        CM_LOAD(vm, sh_v, c * 16u * VROW + j * 2u, VROW, false);
+        acc[j] = CM_MULADD(pm, vm, acc[j]);
       }
     }
   }
@@ -385,7 +442,7 @@ void main() {
     if (row_local < rows_here && pc.write_lse != 0u) lse[bh * pc.N + row0 + row_local] = m_row + log(l);
   }
   for (uint j = 0u; j < OCOLS; j++) {
-    coopMatStoreNV(acc[j], sh_red, sg * 256u, 16, false);
+    CM_STORE(acc[j], sh_red, sg * 256u, 16, false);
     subgroupMemoryBarrierShared();
     subgroupBarrier();
     for (uint e = 2u * lane; e < 256u; e += 64u) { // two channels per invocation

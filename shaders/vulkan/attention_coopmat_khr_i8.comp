@@ -1,0 +1,6 @@
+// Cooperative-matrix attention on VK_KHR_cooperative_matrix, int8_fp8 sparse variant (see attention_coopmat.glsl).
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#define CM_KHR 1
+#define CM_INT8 1
+#include "attention_coopmat.glsl"
