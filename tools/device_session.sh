@@ -5,7 +5,7 @@
 # the ratios between backends come from one run.
 #
 # Usage, on the GPU machine from the repo root after `. .device/setup.sh`:
-#   tools/device_session.sh BUILD_DIR [tests] [paths] [compare] [cuda] [big] [pocl] [sweep]
+#   tools/device_session.sh BUILD_DIR [tests] [paths] [compare] [khr] [cuda] [big] [pocl] [sweep]
 # BUILD_DIR holds tests/sla2-tests, tests/sla2-cuda-encoders-test, bench/sla2-bench,
 # examples/sla2-devices and the library.
 # Logs go to $OUT (or ./device-logs).
@@ -27,14 +27,19 @@ for step in "$@"; do
   tests) SLA2_TEST_REQUIRE=cpu,cuda,opencl,vulkan timeout 420 $T >"$out/tests.txt" 2>&1
          echo "tests rc=$?"; grep -E "^[0-9]+%|Checks|FAIL|Error" "$out/tests.txt" | head -20
          SLA2_TEST_REQUIRE=cuda timeout 120 ./$build/tests/sla2-cuda-encoders-test 2>&1 | tee -a "$out/tests.txt" ;;
-  # The Vulkan case on each forced path (the default path runs in `tests`): subgroup-scope NV
-  # cooperative matrices without cooperative matrices 2, and the baseline kernels.
-  paths) for p in coopmat_nv baseline; do
+  # The Vulkan case on each forced path (the default path runs in `tests`): subgroup-scope KHR
+  # and NV cooperative matrices without cooperative matrices 2, and the baseline kernels.
+  paths) for p in coopmat_khr coopmat_nv baseline; do
            SLA2_VULKAN_PATH=$p CK_RUN_CASE=vulkan SLA2_TEST_REQUIRE=cpu,cuda,vulkan timeout 300 $T >"$out/tests_$p.txt" 2>&1
            echo "vulkan $p rc=$?"; grep -E "^[0-9]+%|FAIL|Error" "$out/tests_$p.txt" | head -10
          done ;;
   compare) timeout 300 $B --device "cuda0,vulkan0${ocl:+,$ocl}" $shape --dtype f16 --topk 0.03 \
              --quant int8_fp8,none --warmup 1 --runs 3 2>&1 | tee "$out/compare.txt" ;;
+  # The forward on each forced cooperative-matrix path, next to the default one, in one process each.
+  khr) for p in coopmat_khr coopmat_nv; do
+         SLA2_VULKAN_PATH=$p timeout 200 $B --device cuda0,vulkan0 $shape --dtype f16 --topk 0.03 \
+           --quant int8_fp8,none --warmup 1 --runs 3 2>&1 | tee "$out/compare_$p.txt"
+       done ;;
   cuda) timeout 200 $B --device cuda0 $shape --dtype bf16 --topk 0.03,1.0 --quant int8_fp8,none \
           --warmup 2 --runs 5 --stages 2>&1 | tee "$out/cuda.txt" ;;
   big) timeout 200 $B --device cuda0 --batch 1 --heads 40 --seq 75600 --dim 128 --dtype bf16 --topk 0.03 \
