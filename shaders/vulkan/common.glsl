@@ -170,11 +170,17 @@ uint sla2_index(uvec4 s, uint b, uint h, uint n, uint d) { return b * s.x + h * 
 // Readers and writers of float tensors of dtype dt held in a uint array ARR (a buffer member).
 // Stores to 16-bit tensors replace their half of the word atomically, so neighbouring elements
 // written by other invocations survive; STORE2 writes two elements that share one word.
+// LOAD2 reads elements i and i + step, as one word where they share one (16-bit, adjacent).
 #define SLA2_DEFINE_LOAD(FN, ARR)                                                  \
   float FN(uint dt, uint i) {                                                      \
     if (dt == DT_F32) return uintBitsToFloat(ARR[i]);                              \
     uint w = ARR[i >> 1];                                                          \
     return sla2_16_to_f32(dt, (i & 1u) != 0u ? (w >> 16) : (w & 0xFFFFu));        \
+  }                                                                                \
+  vec2 FN##2(uint dt, uint i, uint step) {                                         \
+    if (dt == DT_F32 || step != 1u || (i & 1u) != 0u) return vec2(FN(dt, i), FN(dt, i + step)); \
+    uint w = ARR[i >> 1];                                                          \
+    return vec2(sla2_16_to_f32(dt, w & 0xFFFFu), sla2_16_to_f32(dt, w >> 16));     \
   }
 #define SLA2_DEFINE_STORE(FN, ARR)                                                 \
   void FN(uint dt, uint i, float v) {                                              \

@@ -1,8 +1,11 @@
 // FEATURE_MAP: phi per row into a contiguous [B, H, N, D]: softmax over the D channels
-// (max-subtracted), elu(x) + 1, or relu. Workgroup of WG / 32 rows, 32 lanes per row; the row
-// reductions go through shared memory. The output is f32, or f16 (OUT_F16, rounded half to even,
-// two channels per 32-bit word) for the memory-light linear branch (vk_linear_light.c).
+// (max-subtracted), elu(x) + 1, or relu. Workgroup of WG / 32 rows, 32 lanes per row; each lane
+// keeps its channel pairs (2p, 2p + 1), p = lane + 32 j, in registers, so the row is read once
+// and each exponential is taken once; row reductions are shared-memory trees. The output is f32,
+// or f16 (OUT_F16, rounded half to even, one pair per 32-bit word) for the memory-light linear
+// branch (vk_linear_light.c).
 #version 450
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -23,51 +26,67 @@ layout(std430, binding = 1) writeonly buffer Dst16 { uint dst16[]; }; // pairs o
 SLA2_DEFINE_LOAD(load_src, src)
 
 const uint LANES = 32u;
+const uint PAIRS = SLA2_HEAD_DIM_MAX / 2u / LANES; // channel pairs per lane at most
 shared float red[WG];
 
-// Reduces red[] over the 32 lanes of this thread's row: max (MAX) or sum.
-float row_reduce(uint row_base, bool take_max) {
-  float v = red[row_base];
-  for (uint l = 1u; l < LANES; l++) v = take_max ? max(v, red[row_base + l]) : v + red[row_base + l];
-  return v;
+// The max (take_max) or sum of v over the 32 lanes of this thread's row. Every invocation of the
+// workgroup calls it (barriers).
+float row_reduce(uint tid, uint lane, float v, bool take_max) {
+  red[tid] = v;
+  barrier();
+  for (uint off = LANES / 2u; off > 0u; off >>= 1) {
+    if (lane < off) red[tid] = take_max ? max(red[tid], red[tid + off]) : red[tid] + red[tid + off];
+    barrier();
+  }
+  float r = red[tid - lane];
+  barrier(); // red[] is written again by the next reduction
+  return r;
 }
 
-// phi of channel value x; m and s are the softmax row's maximum and sum of exponentials.
-float phi(float x, float m, float s) {
-  if (FMAP == SLA2_FMAP_SOFTMAX) return exp(x - m) / s;
+float elementwise_phi(float x) {
   return FMAP == SLA2_FMAP_ELU ? (x > 0.0 ? x + 1.0 : exp(x)) : (x > 0.0 ? x : 0.0);
 }
 
 void main() {
-  uint tid = gl_LocalInvocationID.x, lane = tid % LANES, row_base = tid - lane;
+  uint tid = gl_LocalInvocationID.x, lane = tid % LANES;
   uint h = gl_WorkGroupID.y, b = gl_WorkGroupID.z;
   uint n = gl_WorkGroupID.x * (WG / LANES) + tid / LANES;
   bool live = n < pc.N;
-  uint out_base = ((b * pc.H + h) * pc.N + n) * pc.D;
-  float m = 0.0, s = 1.0;
+  uint half_d = pc.D / 2u;
+  vec2 x[PAIRS];
+  float m = -3.402823466e38;
+  [[unroll]] for (uint j = 0u; j < PAIRS; j++) {
+    uint p = lane + LANES * j;
+    x[j] = vec2(0.0);
+    if (live && p < half_d) {
+      x[j] = load_src2(DT, sla2_index(pc.src_strides, b, h, n, 2u * p), pc.src_strides.w);
+      m = max(m, max(x[j].x, x[j].y));
+    }
+  }
   if (FMAP == SLA2_FMAP_SOFTMAX) {
-    m = -3.402823466e38;
-    if (live)
-      for (uint d = lane; d < pc.D; d += LANES) m = max(m, load_src(DT, sla2_index(pc.src_strides, b, h, n, d)));
-    red[tid] = m;
-    barrier();
-    m = row_reduce(row_base, true);
-    barrier();
-    s = 0.0;
-    if (live)
-      for (uint d = lane; d < pc.D; d += LANES) s += exp(load_src(DT, sla2_index(pc.src_strides, b, h, n, d)) - m);
-    red[tid] = s;
-    barrier();
-    s = row_reduce(row_base, false);
+    m = row_reduce(tid, lane, m, true);
+    float s = 0.0;
+    [[unroll]] for (uint j = 0u; j < PAIRS; j++) {
+      if (live && lane + LANES * j < half_d) {
+        x[j] = exp(x[j] - m);
+        s += x[j].x + x[j].y;
+      }
+    }
+    s = row_reduce(tid, lane, s, false);
+    [[unroll]] for (uint j = 0u; j < PAIRS; j++) x[j] /= s;
+  } else {
+    [[unroll]] for (uint j = 0u; j < PAIRS; j++) x[j] = vec2(elementwise_phi(x[j].x), elementwise_phi(x[j].y));
   }
   if (!live) return;
-  if (OUT_F16) {
-    for (uint d = 2u * lane; d < pc.D; d += 2u * LANES) {
-      float x0 = load_src(DT, sla2_index(pc.src_strides, b, h, n, d));
-      float x1 = load_src(DT, sla2_index(pc.src_strides, b, h, n, d + 1u));
-      dst16[(out_base + d) / 2u] = sla2_f32_to_f16(phi(x0, m, s)) | (sla2_f32_to_f16(phi(x1, m, s)) << 16);
+  uint out_base = ((b * pc.H + h) * pc.N + n) * pc.D;
+  [[unroll]] for (uint j = 0u; j < PAIRS; j++) {
+    uint p = lane + LANES * j;
+    if (p >= half_d) break;
+    if (OUT_F16) {
+      dst16[out_base / 2u + p] = sla2_f32_to_f16(x[j].x) | (sla2_f32_to_f16(x[j].y) << 16);
+    } else {
+      dst[out_base + 2u * p] = x[j].x;
+      dst[out_base + 2u * p + 1u] = x[j].y;
     }
-  } else {
-    for (uint d = lane; d < pc.D; d += LANES) dst[out_base + d] = phi(load_src(DT, sla2_index(pc.src_strides, b, h, n, d)), m, s);
   }
 }
