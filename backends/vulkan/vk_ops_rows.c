@@ -82,7 +82,7 @@ sla2_status vk_op_pool(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
   int src = node->in[0];
   block_push p = block_push_of(g, src, node->block);
-  vk_dispatch_desc d = {.shader = VK_SHADER_pool, .spec = {64, vk_slot_dtype(g, src)}, .spec_count = 2};
+  vk_dispatch_desc d = {.shader = VK_SHADER_pool, .spec = {256, vk_slot_dtype(g, src)}, .spec_count = 2};
   d.bind[0] = r->buf[src];
   d.bind[1] = r->buf[node->out[0]];
   d.push = &p, d.push_bytes = sizeof p;
