@@ -20,7 +20,7 @@ typedef struct colreduce_push {
 static sla2_status column_stats(vk_run *r, int src, bool maxabs) {
   const sla2_graph *g = r->g;
   vk_device *dev = r->dev;
-  uint32_t chunks = div_up(g->N, VK_COLREDUCE_ROWS), tiles = div_up(g->D, 64);
+  uint32_t chunks = div_up(g->N, VK_COLREDUCE_ROWS), tiles = div_up(g->D, 128); /* channels per workgroup */
   vk_dispatch_desc d = {.shader = VK_SHADER_colreduce, .spec = {256, maxabs, vk_slot_dtype(g, src), 0}, .spec_count = 4};
   colreduce_push p = {.N = (uint32_t)g->N, .D = (uint32_t)g->D, .H = (uint32_t)g->H,
                       .rows_per_chunk = VK_COLREDUCE_ROWS, .chunks = chunks};
