@@ -34,21 +34,21 @@ void main() {
     if (gl_WorkGroupID.x == 0u) scales[bh * pc.D + d] = sigma[d];
   }
   barrier();
-  uint n0 = gl_WorkGroupID.x * pc.rows;
-  for (uint w = tid; w < pc.rows * pc.D / 4u; w += WG) {
-    uint n = n0 + (4u * w) / pc.D, d = (4u * w) % pc.D, packed = 0u;
-    if (n >= pc.N) break;
-    uint f16[4];
-    for (uint c = 0u; c < 4u; c++) {
-      const uint code = sla2_fp8_code(load_src(DT, sla2_index(pc.src_strides, b, h, n, d + c)), sigma[d + c]);
-      packed |= code << (8u * c);
-      if (F16_CODES) f16[c] = sla2_e4m3_to_f16_scaled(code);
+  // 32 lanes over channel quads (d .. d + 3) times WG / 32 row lanes; 16-bit pairs read as one word.
+  const uint QUAD_LANES = 32u, ROW_LANES = WG / QUAD_LANES, step = pc.src_strides.w;
+  uint n0 = gl_WorkGroupID.x * pc.rows, n_end = min(pc.N, n0 + pc.rows);
+  for (uint n = n0 + tid / QUAD_LANES; n < n_end; n += ROW_LANES)
+    for (uint d = 4u * (tid % QUAD_LANES); d < pc.D; d += 4u * QUAD_LANES) {
+      uint at = sla2_index(pc.src_strides, b, h, n, d);
+      vec2 x01 = load_src2(DT, at, step), x23 = load_src2(DT, at + 2u * step, step);
+      uint c0 = sla2_fp8_code(x01.x, sigma[d]), c1 = sla2_fp8_code(x01.y, sigma[d + 1u]);
+      uint c2 = sla2_fp8_code(x23.x, sigma[d + 2u]), c3 = sla2_fp8_code(x23.y, sigma[d + 3u]);
+      uint word = ((bh * pc.N + n) * pc.D + d) / 4u;
+      if (F16_CODES) {
+        halves[pc.f16_at + word] = sla2_pack_f16x4(sla2_e4m3_to_f16_scaled(c0), sla2_e4m3_to_f16_scaled(c1),
+                                                   sla2_e4m3_to_f16_scaled(c2), sla2_e4m3_to_f16_scaled(c3));
+      } else {
+        codes[word] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+      }
     }
-    const uint word = ((bh * pc.N + n) * pc.D + d) / 4u;
-    if (F16_CODES) {
-      halves[pc.f16_at + word] = sla2_pack_f16x4(f16[0], f16[1], f16[2], f16[3]);
-    } else {
-      codes[word] = packed;
-    }
-  }
 }

@@ -29,10 +29,17 @@ shared float red[WG];
 void main() {
   uint tid = gl_LocalInvocationID.x, t = gl_WorkGroupID.x, h = gl_WorkGroupID.y, b = gl_WorkGroupID.z;
   uint bh = b * pc.H + h;
-  uint begin = t * pc.block, rows = min(pc.N, begin + pc.block) - begin, count = rows * pc.D;
+  uint begin = t * pc.block, rows = min(pc.N, begin + pc.block) - begin;
+  // 32 lanes over channel quads (d .. d + 3) times WG / 32 row lanes; 16-bit pairs read as one word.
+  const uint QUAD_LANES = 32u, ROW_LANES = WG / QUAD_LANES, row_lane = tid / QUAD_LANES, d0 = 4u * (tid % QUAD_LANES);
+  const uint end = begin + rows, step = pc.src_strides.w;
   float amax = 0.0;
-  for (uint i = tid; i < count; i += WG)
-    amax = max(amax, abs(load_src(DT, sla2_index(pc.src_strides, b, h, begin + i / pc.D, i % pc.D))));
+  for (uint n = begin + row_lane; n < end; n += ROW_LANES)
+    for (uint d = d0; d < pc.D; d += 4u * QUAD_LANES) {
+      uint at = sla2_index(pc.src_strides, b, h, n, d);
+      vec2 x01 = load_src2(DT, at, step), x23 = load_src2(DT, at + 2u * step, step);
+      amax = max(amax, max(max(abs(x01.x), abs(x01.y)), max(abs(x23.x), abs(x23.y))));
+    }
   red[tid] = amax;
   barrier();
   for (uint half_ = WG / 2u; half_ > 0u; half_ >>= 1) {
@@ -41,19 +48,18 @@ void main() {
   }
   float sigma = sla2_int8_sigma(red[0]);
   if (tid == 0u) scales[bh * pc.T + t] = sigma;
-  uint word0 = (bh * pc.N + begin) * pc.D / 4u;
-  for (uint w = tid; w < count / 4u; w += WG) {
-    uint n = begin + (4u * w) / pc.D, d = (4u * w) % pc.D, packed = 0u;
-    uint f16[4];
-    for (uint c = 0u; c < 4u; c++) {
-      int code = sla2_int8_code(load_src(DT, sla2_index(pc.src_strides, b, h, n, d + c)), sigma);
-      packed |= (uint(code) & 0xFFu) << (8u * c);
-      if (F16_CODES) f16[c] = sla2_f32_to_f16(float(code));
+  for (uint n = begin + row_lane; n < end; n += ROW_LANES)
+    for (uint d = d0; d < pc.D; d += 4u * QUAD_LANES) {
+      uint at = sla2_index(pc.src_strides, b, h, n, d);
+      vec2 x01 = load_src2(DT, at, step), x23 = load_src2(DT, at + 2u * step, step);
+      int c0 = sla2_int8_code(x01.x, sigma), c1 = sla2_int8_code(x01.y, sigma);
+      int c2 = sla2_int8_code(x23.x, sigma), c3 = sla2_int8_code(x23.y, sigma);
+      uint word = ((bh * pc.N + n) * pc.D + d) / 4u;
+      if (F16_CODES) {
+        halves[pc.f16_at + word] = sla2_pack_f16x4(sla2_f32_to_f16(float(c0)), sla2_f32_to_f16(float(c1)),
+                                                   sla2_f32_to_f16(float(c2)), sla2_f32_to_f16(float(c3)));
+      } else {
+        codes[word] = (uint(c0) & 0xFFu) | ((uint(c1) & 0xFFu) << 8) | ((uint(c2) & 0xFFu) << 16) | (uint(c3) << 24);
+      }
     }
-    if (F16_CODES) {
-      halves[pc.f16_at + word0 + w] = sla2_pack_f16x4(f16[0], f16[1], f16[2], f16[3]);
-    } else {
-      codes[word0 + w] = packed;
-    }
-  }
 }
