@@ -50,7 +50,7 @@ sla2_status vk_op_route(vk_run *r, const sla2_node *node) {
   d.bind[2] = r->buf[node->out[0]];
   d.bind[3] = dev->scratch[VK_SCRATCH_PAIRS];
   d.push = &sp, d.push_bytes = sizeof sp;
-  d.groups[0] = div_up(g->Tn, 16), d.groups[1] = div_up(g->Tm, 16), d.groups[2] = (uint32_t)(g->B * g->H);
+  d.groups[0] = div_up(g->Tn, 64), d.groups[1] = div_up(g->Tm, 64), /* route_scores' TILE */ d.groups[2] = (uint32_t)(g->B * g->H);
   if ((st = vk_dispatch(r, &d)) != SLA2_OK) return st;
 
   topk_push tp = {.Tm = (uint32_t)g->Tm, .Tn = (uint32_t)g->Tn, .k = (uint32_t)g->k, .H = (uint32_t)g->H};
