@@ -119,7 +119,7 @@ static sla2_status record_node(vk_run *r, const sla2_node *node) {
   case SLA2_OP_SPARSE_ATTN:
   case SLA2_OP_DENSE_ATTN: return vk_op_attention(r, node);
   case SLA2_OP_LINEAR_ATTN: return vk_op_linear_attn(r, node);
-  case SLA2_OP_COMBINE: return vk_op_combine(r, node);
+  case SLA2_OP_COMBINE: return r->light_combine ? SLA2_OK : vk_op_combine(r, node); /* done in LINEAR_ATTN */
   default: break;
   }
   return sla2_fail(SLA2_ERROR_UNSUPPORTED, "%s: unknown op %d", r->dev->name, (int)node->op);
@@ -137,9 +137,12 @@ static sla2_status run_locked(vk_device *dev, const sla2_graph *g, int first, in
   r.f16_codes = whole && vk_attention_cm2_fp8_runs(dev, g);
 #endif
   r.light_linear = light_fits && whole;
+#ifdef SLA2_VK_HAVE_COOPMAT2
+  r.light_combine = r.light_linear && vk_linear_light_combines(g);
+#endif
   if (vk_profile_on() && sla2_graph_find_node(g, SLA2_OP_LINEAR_ATTN))
-    fprintf(stderr, "sla2 vk-profile %s: linear branch %s (light form fits %d, whole forward %d)\n", dev->name,
-            r.light_linear ? "memory-light" : "per-block states", light_fits, whole);
+    fprintf(stderr, "sla2 vk-profile %s: linear branch %s (light form fits %d, whole forward %d, combine in it %d)\n",
+            dev->name, r.light_linear ? "memory-light" : "per-block states", light_fits, whole, r.light_combine);
   for (int i = first; i < first + count; i++) {
     const sla2_node *node = &g->nodes[i];
     for (int s = 0; s < SLA2_NODE_MAX_IN + SLA2_NODE_MAX_OUT; s++) {

@@ -163,6 +163,7 @@ typedef struct vk_run {
   vk_buffer *buf[SLA2_SLOT_COUNT];
   bool light_linear; /* the memory-light linear branch runs (vk_linear_light.c) */
   bool f16_codes;    /* the quantize nodes write f16 codes into KSPLIT, not the code slots */
+  bool light_combine; /* the light LUT-row kernel also does COMBINE (vk_linear_light_combines) */
 } vk_run;
 
 typedef struct vk_dispatch_desc {

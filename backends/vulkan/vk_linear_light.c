@@ -101,7 +101,16 @@ typedef struct light_push {
   uint32_t v_strides[4];
   uint32_t N, bq, bk, Tm, k;
   float h_unscale;
+  uint32_t pad[2]; /* o_strides is a uvec4: 16-byte aligned in the shader's block */
+  uint32_t o_strides[4];
 } light_push;
+
+bool vk_linear_light_combines(const sla2_graph *g) {
+  const uint32_t o = vk_slot_dtype(g, SLA2_SLOT_O);
+  uint32_t s[4];
+  vk_slot_strides(g, SLA2_SLOT_O, s);
+  return (o == SLA2_F16 || o == SLA2_F32) && s[3] == 1u && sla2_graph_find_node(g, SLA2_OP_COMBINE);
+}
 
 sla2_status vk_linear_light_attn(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
@@ -110,14 +119,21 @@ sla2_status vk_linear_light_attn(vk_run *r, const sla2_node *node) {
                   .k = (uint32_t)g->k, .h_unscale = ldexpf(1.0f, scale_exponent(g->N))};
   vk_slot_strides(g, SLA2_SLOT_V, p.v_strides);
   const bool inner = g->N >= (int64_t)bc && vk_cm2_rows_aligned(p.v_strides);
-  vk_dispatch_desc d = {.shader = VK_SHADER_linear_light_cm2, .spec = {LIGHT_WG, (uint32_t)g->D, br, bc, inner, z_columns(r->dev)},
-                        .spec_count = 6};
+  const bool combine = r->light_combine;
+  vk_dispatch_desc d = {.shader = VK_SHADER_linear_light_cm2,
+                        .spec = {LIGHT_WG, (uint32_t)g->D, br, bc, inner, z_columns(r->dev), combine,
+                                 combine && vk_slot_dtype(g, SLA2_SLOT_O) == SLA2_F32, combine && g->alpha_per_block},
+                        .spec_count = 9};
   d.bind[0] = r->buf[node->in[0]];            /* phi(q), f16 */
   d.bind[1] = r->buf[SLA2_SLOT_PHIK];         /* phi(K~), f16: bound for the whole forward */
   d.bind[2] = r->buf[SLA2_SLOT_V];
   d.bind[3] = r->buf[node->in[5]];            /* LUT */
   d.bind[4] = r->dev->scratch[VK_SCRATCH_LIGHT];
   d.bind[7] = r->buf[node->out[0]];
+  if (combine) { /* the COMBINE node's operands: O_s, the alpha logits, O */
+    d.bind[5] = r->buf[SLA2_SLOT_OS], d.bind[6] = r->buf[SLA2_SLOT_ALPHA], d.bind[7] = r->buf[SLA2_SLOT_O];
+    vk_slot_strides(g, SLA2_SLOT_O, p.o_strides);
+  }
   d.push = &p, d.push_bytes = sizeof p;
   d.groups[0] = (uint32_t)g->Tm * ((uint32_t)g->bq / br), d.groups[1] = (uint32_t)g->H, d.groups[2] = (uint32_t)g->B;
   return vk_dispatch(r, &d);

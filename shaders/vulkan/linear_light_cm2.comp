@@ -12,6 +12,9 @@
 // denominator subtract the same weights.
 // One workgroup owns BR rows of a query block; key blocks are walked BC keys at a time as in
 // attention_cm2_f16.comp (whole tiles from inside the tensors with INNER_KV, masked columns 0).
+// COMBINE (a whole forward whose O is f16 or f32): the epilogue also does the COMBINE node,
+// O = a O_s + (1 - a) O_l with the sparse branch's O_s and a = sigmoid(alpha logit), the same
+// f32 expression as combine.comp, and stores O in the caller's strides; O_l is not written.
 #version 450
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_EXT_shader_16bit_storage : require
@@ -31,11 +34,15 @@ layout(constant_id = 3) const uint BC = 64;  // keys per tile
 // checks from inside the tensors (see attention_cm2_f16.comp).
 layout(constant_id = 4) const bool INNER_KV = false;
 layout(constant_id = 5) const uint ZC = 16; // columns of the Z halves (light_total.comp's zc)
+layout(constant_id = 6) const bool COMBINE = false;
+layout(constant_id = 7) const bool O_F32 = false;     // COMBINE: O is f32 (else f16)
+layout(constant_id = 8) const bool PER_BLOCK = false; // COMBINE: alpha per (head, query block)
 
 layout(push_constant) uniform Push {
   uvec4 v_strides; // elements: b, h, n, channel (channel is 1)
   uint N, bq, bk, Tm, k;
   float h_unscale; // 2^-s: undoes light_total.comp's scale of the halves
+  uvec4 o_strides; // COMBINE: O's element strides (b, h, n, channel)
 } pc;
 
 layout(std430, binding = 0) readonly buffer PhiQ { float16_t phiq[]; }; // contiguous [B, H, N, DH]
@@ -43,7 +50,10 @@ layout(std430, binding = 1) readonly buffer PhiK { float16_t phik[]; }; // conti
 layout(std430, binding = 2) readonly buffer V { float16_t v[]; };
 layout(std430, binding = 3) readonly buffer Lut { int lut[]; };
 layout(std430, binding = 4) readonly buffer Halves { float16_t halves[]; };
+layout(std430, binding = 5) readonly buffer OS { float os[]; };  // COMBINE: contiguous f32 [B, H, N, DH]
+layout(std430, binding = 6) readonly buffer Alpha { float alpha[]; };
 layout(std430, binding = 7) writeonly buffer OL { float ol[]; }; // contiguous f32 [B, H, N, DH]
+layout(std430, binding = 7) writeonly buffer O16 { float16_t o16[]; }; // COMBINE: O
 
 #define ACC(R, C) coopmat<float, gl_ScopeWorkgroup, R, C, gl_MatrixUseAccumulator>
 const float LO_SCALE = 2048.0;
@@ -60,6 +70,11 @@ float z_halves(const in uint r, const in uint c, const in float x) {
 }
 float divide_or_zero(const in uint r, const in uint c, const in float num, const in float den) {
   return den <= SLA2_LINEAR_DEN_EPS ? 0.0 : num / den;
+}
+// a O_s + (1 - a) O_l for rows below `rows`; os_base: O_s's element at (row0, 0).
+float combine_rows(const in uint r, const in uint c, const in float ol_value, const in float a, const in uint os_base,
+                   const in uint rows) {
+  return r < rows ? a * os[os_base + r * DH + c] + (1.0 - a) * ol_value : 0.0;
 }
 
 #define CLAMPED tensorLayoutNV<2, gl_CooperativeMatrixClampModeConstantNV>
@@ -142,5 +157,21 @@ void main() {
   ACC(BR, DH) den_o;
   coopMatReduceNV(den_o, den, gl_CooperativeMatrixReduceRowNV, first_of);
   coopMatPerElementNV(O, O, divide_or_zero, den_o);
-  coopMatStoreTensorNV(O, ol, q_base, sliceTensorLayoutNV(clamped_rows(row_end, DH, DH), row0, BR, 0, DH));
+  if (!COMBINE) {
+    coopMatStoreTensorNV(O, ol, q_base, sliceTensorLayoutNV(clamped_rows(row_end, DH, DH), row0, BR, 0, DH));
+    return;
+  }
+  const float logit = PER_BLOCK ? alpha[h * pc.Tm + i] : alpha[h];
+  const float a = 1.0 / (1.0 + exp(-logit));
+  const uint rows = row0 < row_end ? min(BR, row_end - row0) : 0u;
+  coopMatPerElementNV(O, O, combine_rows, a, q_base + row0 * DH, rows);
+  const uint o_base = b * pc.o_strides.x + h * pc.o_strides.y;
+  CLAMPED o_rows = clamped_rows(row_end, DH, pc.o_strides.z);
+  if (O_F32) {
+    coopMatStoreTensorNV(O, ol, o_base, sliceTensorLayoutNV(o_rows, row0, BR, 0, DH));
+  } else {
+    coopmat<float16_t, gl_ScopeWorkgroup, BR, DH, gl_MatrixUseAccumulator> Oh =
+        coopmat<float16_t, gl_ScopeWorkgroup, BR, DH, gl_MatrixUseAccumulator>(O);
+    coopMatStoreTensorNV(Oh, o16, o_base, sliceTensorLayoutNV(o_rows, row0, BR, 0, DH));
+  }
 }
