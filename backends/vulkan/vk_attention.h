@@ -45,8 +45,8 @@ bool vk_linear_light_fits(const vk_device *dev, const sla2_graph *g);
 size_t vk_linear_light_scratch_bytes(const vk_device *dev, const sla2_graph *g);
 sla2_status vk_linear_light_state(vk_run *r, const sla2_node *node);
 sla2_status vk_linear_light_attn(vk_run *r, const sla2_node *node);
-/* With the light form, COMBINE folds into the LUT-row kernel's epilogue where O is f16 or f32 with
- * unit channel stride (the COMBINE node then records nothing). */
+/* With the light form, COMBINE folds into the LUT-row kernel's epilogue where O is f16 with unit
+ * channel stride (the COMBINE node then records nothing). */
 bool vk_linear_light_combines(const sla2_graph *g);
 
 #endif

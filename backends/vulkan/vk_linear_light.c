@@ -106,10 +106,9 @@ typedef struct light_push {
 } light_push;
 
 bool vk_linear_light_combines(const sla2_graph *g) {
-  const uint32_t o = vk_slot_dtype(g, SLA2_SLOT_O);
   uint32_t s[4];
   vk_slot_strides(g, SLA2_SLOT_O, s);
-  return (o == SLA2_F16 || o == SLA2_F32) && s[3] == 1u && sla2_graph_find_node(g, SLA2_OP_COMBINE);
+  return vk_slot_dtype(g, SLA2_SLOT_O) == SLA2_F16 && s[3] == 1u && sla2_graph_find_node(g, SLA2_OP_COMBINE);
 }
 
 sla2_status vk_linear_light_attn(vk_run *r, const sla2_node *node) {
@@ -122,8 +121,8 @@ sla2_status vk_linear_light_attn(vk_run *r, const sla2_node *node) {
   const bool combine = r->light_combine;
   vk_dispatch_desc d = {.shader = VK_SHADER_linear_light_cm2,
                         .spec = {LIGHT_WG, (uint32_t)g->D, br, bc, inner, z_columns(r->dev), combine,
-                                 combine && vk_slot_dtype(g, SLA2_SLOT_O) == SLA2_F32, combine && g->alpha_per_block},
-                        .spec_count = 9};
+                                 combine && g->alpha_per_block},
+                        .spec_count = 8};
   d.bind[0] = r->buf[node->in[0]];            /* phi(q), f16 */
   d.bind[1] = r->buf[SLA2_SLOT_PHIK];         /* phi(K~), f16: bound for the whole forward */
   d.bind[2] = r->buf[SLA2_SLOT_V];

@@ -12,7 +12,7 @@
 // denominator subtract the same weights.
 // One workgroup owns BR rows of a query block; key blocks are walked BC keys at a time as in
 // attention_cm2_f16.comp (whole tiles from inside the tensors with INNER_KV, masked columns 0).
-// COMBINE (a whole forward whose O is f16 or f32): the epilogue also does the COMBINE node,
+// COMBINE (a whole forward whose O is f16): the epilogue also does the COMBINE node,
 // O = a O_s + (1 - a) O_l with the sparse branch's O_s and a = sigmoid(alpha logit), the same
 // f32 expression as combine.comp, and stores O in the caller's strides; O_l is not written.
 #version 450
@@ -35,8 +35,7 @@ layout(constant_id = 3) const uint BC = 64;  // keys per tile
 layout(constant_id = 4) const bool INNER_KV = false;
 layout(constant_id = 5) const uint ZC = 16; // columns of the Z halves (light_total.comp's zc)
 layout(constant_id = 6) const bool COMBINE = false;
-layout(constant_id = 7) const bool O_F32 = false;     // COMBINE: O is f32 (else f16)
-layout(constant_id = 8) const bool PER_BLOCK = false; // COMBINE: alpha per (head, query block)
+layout(constant_id = 7) const bool PER_BLOCK = false; // COMBINE: alpha per (head, query block)
 
 layout(push_constant) uniform Push {
   uvec4 v_strides; // elements: b, h, n, channel (channel is 1)
@@ -166,12 +165,7 @@ void main() {
   const uint rows = row0 < row_end ? min(BR, row_end - row0) : 0u;
   coopMatPerElementNV(O, O, combine_rows, a, q_base + row0 * DH, rows);
   const uint o_base = b * pc.o_strides.x + h * pc.o_strides.y;
-  CLAMPED o_rows = clamped_rows(row_end, DH, pc.o_strides.z);
-  if (O_F32) {
-    coopMatStoreTensorNV(O, ol, o_base, sliceTensorLayoutNV(o_rows, row0, BR, 0, DH));
-  } else {
-    coopmat<float16_t, gl_ScopeWorkgroup, BR, DH, gl_MatrixUseAccumulator> Oh =
-        coopmat<float16_t, gl_ScopeWorkgroup, BR, DH, gl_MatrixUseAccumulator>(O);
-    coopMatStoreTensorNV(Oh, o16, o_base, sliceTensorLayoutNV(o_rows, row0, BR, 0, DH));
-  }
+  coopmat<float16_t, gl_ScopeWorkgroup, BR, DH, gl_MatrixUseAccumulator> Oh =
+      coopmat<float16_t, gl_ScopeWorkgroup, BR, DH, gl_MatrixUseAccumulator>(O);
+  coopMatStoreTensorNV(Oh, o16, o_base, sliceTensorLayoutNV(clamped_rows(row_end, DH, pc.o_strides.z), row0, BR, 0, DH));
 }
