@@ -110,7 +110,7 @@ void main() {
   ACC(BR, DH) O = coopMatMulAdd(Qm, Hh, ACC(BR, DH)(0.0)) * (1.0 / LO_SCALE);
   coopMatLoadTensorNV(Hh, halves, h_base, sliceTensorLayoutNV(square, 0, DH, 0, DH));
   O = coopMatMulAdd(Qm, Hh, O) * pc.h_unscale;
-  ACC(BR, BC) den;
+  ACC(BR, ZC) den; // each row's denominator in every column
   {
     tensorLayoutNV<2> zl = setTensorLayoutStrideNV(setTensorLayoutDimensionNV(createTensorLayoutNV(2), DH, ZC), ZC, 1);
     coopmat<float16_t, gl_ScopeWorkgroup, DH, ZC, gl_MatrixUseB> Zb;
@@ -125,8 +125,10 @@ void main() {
   if (INNER_KV) v_base &= ~7u;
   CLAMPED k_clamped = clamped_rows(N, DH, DH), v_clamped = clamped_rows(N, DH, pc.v_strides.z);
   tensorLayoutNV<2> k_inner = inner_rows(N, DH), v_inner = inner_rows(N, pc.v_strides.z);
-  const coopmat<float16_t, gl_ScopeWorkgroup, BC, BC, gl_MatrixUseB> ones =
-      coopmat<float16_t, gl_ScopeWorkgroup, BC, BC, gl_MatrixUseB>(1.0);
+  // Row sums of T as T times ZC columns of ones: ZC is the narrowest product width the device
+  // takes (vk_linear_light.c), so the sums cost BC x ZC per tile rather than BC x BC.
+  const coopmat<float16_t, gl_ScopeWorkgroup, BC, ZC, gl_MatrixUseB> ones =
+      coopmat<float16_t, gl_ScopeWorkgroup, BC, ZC, gl_MatrixUseB>(1.0);
 
   [[dont_unroll]] for (uint t = 0u; t < key_tiles; t++) {
     const uint block = uint(lut[lut_row + t / (pc.bk / BC)]);
