@@ -33,6 +33,11 @@ size_t vk_attention_cm2_scratch_bytes(const vk_device *dev, const sla2_graph *g)
 /* The int8_fp8 sparse kernel on cooperative matrices 2 runs for graph g, so in a whole forward
  * the quantize nodes can write their codes straight into KSPLIT as f16 (vk_run.f16_codes). */
 bool vk_attention_cm2_fp8_runs(const vk_device *dev, const sla2_graph *g);
+/* The quant `none` sparse kernel on cooperative matrices 2 runs for graph g, so in a whole forward
+ * SMOOTH_K can write K~'s f16 halves into KSPLIT itself (vk_run.k_halves). */
+bool vk_attention_cm2_split_runs(const vk_device *dev, const sla2_graph *g);
+/* Where the lo halves of K~ start in KSPLIT, in elements (the hi halves start at 0). */
+uint32_t vk_attention_cm2_lo_offset(const sla2_graph *g);
 /* Where the f16 copy of codes slot `slot` (QCODES, KCODES or VCODES) starts in KSPLIT, in
  * elements. */
 uint32_t vk_attention_cm2_f16_at(const sla2_graph *g, int slot);

@@ -103,6 +103,13 @@ bool vk_attention_cm2_fp8_runs(const vk_device *dev, const sla2_graph *g) {
   return node && sparse_fp8(g, node) && vk_attention_cm2_fits(dev, g, node);
 }
 
+bool vk_attention_cm2_split_runs(const vk_device *dev, const sla2_graph *g) {
+  const sla2_node *node = sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN);
+  return node && g->quant == SLA2_QUANT_NONE && vk_attention_cm2_fits(dev, g, node);
+}
+
+uint32_t vk_attention_cm2_lo_offset(const sla2_graph *g) { return (uint32_t)(g->B * g->H * g->N * g->D); }
+
 /* KSPLIT of int8_fp8: the sparse node's codes of Q, K~ and V (inputs 4, 6, 8) as f16, in that
  * order. */
 uint32_t vk_attention_cm2_f16_at(const sla2_graph *g, int slot) {
@@ -200,10 +207,12 @@ sla2_status vk_attention_cm2(vk_run *r, const sla2_node *node) {
   d.bind[0] = r->buf[node->in[0]], d.bind[2] = r->buf[node->in[2]];
   if (sparse) {
     const uint32_t N = (uint32_t)g->N, D = (uint32_t)g->D;
-    p.lo_offset = (uint32_t)(g->B * g->H) * N * D;
-    p.scale_log2e *= 2.0f; /* the split halves K~ (split_f16.comp) */
-    sla2_status st = split_k(r, node->in[1], p.lo_offset);
-    if (st != SLA2_OK) return st;
+    p.lo_offset = vk_attention_cm2_lo_offset(g);
+    p.scale_log2e *= 2.0f; /* the split halves K~ (sla2_split_k) */
+    if (!r->k_halves) { /* else SMOOTH_K wrote them (vk_ops_rows.c) */
+      sla2_status st = split_k(r, node->in[1], p.lo_offset);
+      if (st != SLA2_OK) return st;
+    }
     const uint32_t halves[4] = {(uint32_t)g->H * N * D, N * D, D, 1u};
     memcpy(p.k_strides, halves, sizeof halves);
     p.bq = (uint32_t)g->bq, p.bk = (uint32_t)g->bk, p.Tm = (uint32_t)g->Tm, p.k = (uint32_t)g->k;
@@ -214,8 +223,10 @@ sla2_status vk_attention_cm2(vk_run *r, const sla2_node *node) {
   }
   d.bind[7] = r->buf[node->out[0]];
   if (write_lse) d.bind[8] = r->buf[node->out[1]];
+  const char *lw_env = getenv("SLA2_VULKAN_CM2_LW"); /* EXPERIMENT: narrow row sums */
+  const uint32_t lw = lw_env ? (uint32_t)atoi(lw_env) : 0u;
   const uint32_t spec[] = {t.wg, (uint32_t)g->D, t.br, t.bc, vk_slot_dtype(g, node->out[0]) == SLA2_F32,
-                           inner_kv(&p, g->N, t.bc), sparse, write_lse};
+                           inner_kv(&p, g->N, t.bc), sparse, write_lse, lw};
   for (uint32_t i = 0; i < sizeof spec / sizeof spec[0]; i++) d.spec[i] = spec[i];
   d.spec_count = sizeof spec / sizeof spec[0];
   d.push = &p, d.push_bytes = sizeof p;

@@ -135,6 +135,7 @@ static sla2_status run_locked(vk_device *dev, const sla2_graph *g, int first, in
   light_fits = vk_linear_light_fits(dev, g);
   /* No node of a whole forward exposes the codes: the sparse kernel's f16 copies suffice. */
   r.f16_codes = whole && vk_attention_cm2_fp8_runs(dev, g);
+  r.k_halves = whole && vk_attention_cm2_split_runs(dev, g);
 #endif
   r.light_linear = light_fits && whole;
 #ifdef SLA2_VK_HAVE_COOPMAT2

@@ -164,6 +164,7 @@ typedef struct vk_run {
   bool light_linear; /* the memory-light linear branch runs (vk_linear_light.c) */
   bool f16_codes;    /* the quantize nodes write f16 codes into KSPLIT, not the code slots */
   bool light_combine; /* the light LUT-row kernel also does COMBINE (vk_linear_light_combines) */
+  bool k_halves;      /* SMOOTH_K also writes K~'s f16 halves into KSPLIT (vk_attention_cm2_split_runs) */
 } vk_run;
 
 typedef struct vk_dispatch_desc {

@@ -44,7 +44,8 @@ static sla2_status column_stats(vk_run *r, int src, bool maxabs) {
 typedef struct rows_push {
   uint32_t strides[4];
   uint32_t N, D, H, rows;
-  uint32_t f16_at; /* quantize_fp8 with F16_CODES only */
+  uint32_t f16_at;    /* quantize_fp8 with F16_CODES only */
+  uint32_t lo_offset; /* smooth_apply with SPLIT only */
 } rows_push;
 
 sla2_status vk_op_smooth_k(vk_run *r, const sla2_node *node) {
@@ -54,12 +55,16 @@ sla2_status vk_op_smooth_k(vk_run *r, const sla2_node *node) {
     sla2_status st = column_stats(r, src, false);
     if (st != SLA2_OK) return st;
   }
-  vk_dispatch_desc d = {.shader = VK_SHADER_smooth_apply, .spec = {256, vk_slot_dtype(g, src), g->smooth_k}, .spec_count = 3};
+  vk_dispatch_desc d = {.shader = VK_SHADER_smooth_apply, .spec = {256, vk_slot_dtype(g, src), g->smooth_k, r->k_halves},
+                        .spec_count = 4};
   rows_push p = {.N = (uint32_t)g->N, .D = (uint32_t)g->D, .H = (uint32_t)g->H, .rows = ROWS_PER_GROUP};
   vk_slot_strides(g, src, p.strides);
   d.bind[0] = r->buf[src];
   d.bind[1] = g->smooth_k ? r->dev->scratch[VK_SCRATCH_COLSTAT] : NULL;
   d.bind[2] = r->buf[node->out[0]];
+#ifdef SLA2_VK_HAVE_COOPMAT2
+  if (r->k_halves) d.bind[3] = r->dev->scratch[VK_SCRATCH_KSPLIT], p.lo_offset = vk_attention_cm2_lo_offset(g);
+#endif
   d.push = &p, d.push_bytes = sizeof p;
   d.groups[0] = div_up(g->N, ROWS_PER_GROUP), d.groups[1] = (uint32_t)g->H, d.groups[2] = (uint32_t)g->B;
   return vk_dispatch(r, &d);

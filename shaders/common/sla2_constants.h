@@ -13,6 +13,9 @@
 /* Linear branch: rows whose denominator phi(q).Z is at most this produce 0. */
 #define SLA2_LINEAR_DEN_EPS 1e-20f
 
+/* Vulkan f16 hi + lo splits (K~, H_tot, Z_tot): the lo half holds 2^11 times the remainder. */
+#define SLA2_SPLIT_LO_SCALE 2048.0f
+
 /* Block sizes (rows per query / key block) every backend accepts. */
 #define SLA2_BLOCK_MIN 16
 #define SLA2_BLOCK_MAX 128

@@ -25,6 +25,8 @@
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_NV_cooperative_matrix2 : require
+#extension GL_GOOGLE_include_directive : require
+#include "sla2_constants.h"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 128;
@@ -40,6 +42,10 @@ layout(constant_id = 6) const bool SPARSE = false;
 // that LSE carries f32 accuracy; else of the f16 P that enters P V (P times a matrix of ones,
 // faster).
 layout(constant_id = 7) const bool WRITE_LSE = false;
+// Without the LSE: the row sums as P times BC x LW ones into a BR x LW L (LW > 0, the device's
+// narrowest product width), else BR x BC (0).
+layout(constant_id = 8) const uint LW = 0;
+const uint LWN = LW > 0u ? LW : BC;
 
 layout(push_constant) uniform Push {
   uvec4 q_strides, k_strides, v_strides, o_strides; // elements: b, h, n, channel (channel is 1)
@@ -61,7 +67,6 @@ layout(std430, binding = 8) writeonly buffer Lse { float lse[]; };
 #define ACC(R, C) coopmat<float, gl_ScopeWorkgroup, R, C, gl_MatrixUseAccumulator>
 #define MASKED (-3.0e38)
 const float LN2 = 0.69314718055994531;
-const float LO_SCALE = 2048.0; // split_f16.comp's scale of the lo half
 
 float max_of(const in float a, const in float b) { return max(a, b); }
 float sum_of(const in float a, const in float b) { return a + b; }
@@ -120,6 +125,7 @@ void main() {
   ACC(BR, DH) O = ACC(BR, DH)(0.0);
   ACC(BR, BC) M = ACC(BR, BC)(MASKED);
   ACC(BR, BC) L = ACC(BR, BC)(0.0);
+  ACC(BR, LWN) Ln = ACC(BR, LWN)(0.0);
 
   // Bounds-checked loads made the whole kernel 1.2x slower on the H100. With INNER_KV every tile
   // is loaded whole from inside the tensor: a tile that would cross N starts at N - BC instead,
@@ -144,7 +150,7 @@ void main() {
       } else {
         coopMatLoadTensorNV(Klo, k, k_base + pc.lo_offset, sliceTensorLayoutNV(k_clamped, start, BC, 0, DH), transposed);
       }
-      S = coopMatMulAdd(Qm, Klo, S) * (1.0 / LO_SCALE);
+      S = coopMatMulAdd(Qm, Klo, S) * (1.0 / SLA2_SPLIT_LO_SCALE);
     }
     coopmat<float16_t, gl_ScopeWorkgroup, DH, BC, gl_MatrixUseB> Kt;
     if (INNER_KV) {
@@ -167,6 +173,10 @@ void main() {
       ACC(BR, BC) rowsum;
       coopMatReduceNV(rowsum, P, gl_CooperativeMatrixReduceRowNV, sum_of);
       L = decay * L + rowsum;
+    } else if (LW > 0u) {
+      ACC(BR, LWN) decay_l;
+      coopMatReduceNV(decay_l, decay, gl_CooperativeMatrixReduceRowNV, first_of);
+      Ln = coopMatMulAdd(Pa, coopmat<float16_t, gl_ScopeWorkgroup, BC, LWN, gl_MatrixUseB>(1.0), decay_l * Ln);
     } else {
       // Row sums on the matrix units (P times a matrix of ones), accumulated onto the decayed L.
       L = coopMatMulAdd(Pa, coopmat<float16_t, gl_ScopeWorkgroup, BC, BC, gl_MatrixUseB>(1.0), decay * L);
@@ -190,7 +200,11 @@ void main() {
     coopMatPerElementNV(lse_rows, lse_rows, store_lse, (b * gl_NumWorkGroups.y + h) * N + row0, rows);
   }
   ACC(BR, DH) l_o;
-  coopMatReduceNV(l_o, L, gl_CooperativeMatrixReduceRowNV, first_of);
+  if (!WRITE_LSE && LW > 0u) {
+    coopMatReduceNV(l_o, Ln, gl_CooperativeMatrixReduceRowNV, first_of);
+  } else {
+    coopMatReduceNV(l_o, L, gl_CooperativeMatrixReduceRowNV, first_of);
+  }
   O /= l_o;
   const uint o_base = b * pc.o_strides.x + h * pc.o_strides.y;
   CLAMPED o_rows = clamped_rows(row_end, pc.o_strides.z);

@@ -118,6 +118,19 @@ float sla2_e4m3_round_pos(float a) {
   return min(a < 0.015625 ? sub : normal, SLA2_FP8_E4M3_MAX);
 }
 
+// K~ (f32) as the f16 halves of the cooperative-matrix-2 sparse kernel of quant mode `none`: with
+// y = x / 2 (clamped to the f16 range), hi = y rounded to 10 mantissa bits and lo = (y - hi) 2^11,
+// K~ = 2 (hi + 2^-11 lo) to about 22 bits. Halving keeps smoothed keys of f16 inputs (up to twice
+// 65504) in range; the 2^11 lifts the remainder out of the f16 subnormals. hi is rounded with
+// integer operations: a float -> f16 -> float round trip can be folded away by a driver's
+// compiler, which would leave lo = 0. Returns (hi, lo) as floats for the caller's f16 conversion.
+vec2 sla2_split_k(float x) {
+  const float y = clamp(0.5 * x, -65504.0, 65504.0);
+  const uint u = floatBitsToUint(y);
+  const float hi = uintBitsToFloat((u + 0xFFFu + ((u >> 13) & 1u)) & 0xFFFFE000u);
+  return vec2(hi, (y - hi) * SLA2_SPLIT_LO_SCALE);
+}
+
 // Four f16 bit patterns packed two to a word, first in the low half.
 uvec2 sla2_pack_f16x4(uint a, uint b, uint c, uint d) { return uvec2(a | (b << 16), c | (d << 16)); }
 // An INT8 code (the low byte of `code`, sign-extended) as the f16 bits of its value: exact.

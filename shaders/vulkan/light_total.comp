@@ -23,7 +23,6 @@ layout(std430, binding = 1) writeonly buffer HTot { float htot[]; };
 layout(std430, binding = 2) writeonly buffer ZTot { float ztot[]; };
 layout(std430, binding = 3) writeonly buffer Halves { uint halves[]; };
 
-const float LO_SCALE = 2048.0; // linear_light_cm2.comp undoes it
 
 // The chunks' sum of partial element `e` of (b, h).
 float chunk_sum(uint bh, uint e) {
@@ -38,10 +37,10 @@ float chunk_sum(uint bh, uint e) {
   return sum;
 }
 
-// f16 bits of the hi half of x and of its remainder scaled by LO_SCALE: low and high 16 bits.
+// f16 bits of the hi half of x and of its remainder scaled by SLA2_SPLIT_LO_SCALE: low and high 16 bits.
 uvec2 halves_of(float x) {
   const uint hi = sla2_f32_to_f16(x);
-  return uvec2(hi, sla2_f32_to_f16((x - sla2_f16_to_f32(hi)) * LO_SCALE));
+  return uvec2(hi, sla2_f32_to_f16((x - sla2_f16_to_f32(hi)) * SLA2_SPLIT_LO_SCALE));
 }
 
 void main() {

@@ -55,7 +55,6 @@ layout(std430, binding = 7) writeonly buffer OL { float ol[]; }; // contiguous f
 layout(std430, binding = 7) writeonly buffer O16 { float16_t o16[]; }; // COMBINE: O
 
 #define ACC(R, C) coopmat<float, gl_ScopeWorkgroup, R, C, gl_MatrixUseAccumulator>
-const float LO_SCALE = 2048.0;
 
 float first_of(const in float a, const in float b) { return a; }
 float sum_of(const in float a, const in float b) { return a + b; }
@@ -65,7 +64,7 @@ float keep_cols(const in uint r, const in uint c, const in float x, const in uin
 }
 // phi(q) . (2^s Z_tot) from the products with the hi (column 0) and lo (column 1) halves.
 float z_halves(const in uint r, const in uint c, const in float x) {
-  return c == 0u ? x : c == 1u ? x * (1.0 / LO_SCALE) : 0.0;
+  return c == 0u ? x : c == 1u ? x * (1.0 / SLA2_SPLIT_LO_SCALE) : 0.0;
 }
 float divide_or_zero(const in uint r, const in uint c, const in float num, const in float den) {
   return den <= SLA2_LINEAR_DEN_EPS ? 0.0 : num / den;
@@ -107,7 +106,7 @@ void main() {
   tensorLayoutNV<2> square = setTensorLayoutStrideNV(setTensorLayoutDimensionNV(createTensorLayoutNV(2), DH, DH), DH, 1);
   coopmat<float16_t, gl_ScopeWorkgroup, DH, DH, gl_MatrixUseB> Hh;
   coopMatLoadTensorNV(Hh, halves, h_base + DH * DH, sliceTensorLayoutNV(square, 0, DH, 0, DH));
-  ACC(BR, DH) O = coopMatMulAdd(Qm, Hh, ACC(BR, DH)(0.0)) * (1.0 / LO_SCALE);
+  ACC(BR, DH) O = coopMatMulAdd(Qm, Hh, ACC(BR, DH)(0.0)) * (1.0 / SLA2_SPLIT_LO_SCALE);
   coopMatLoadTensorNV(Hh, halves, h_base, sliceTensorLayoutNV(square, 0, DH, 0, DH));
   O = coopMatMulAdd(Qm, Hh, O) * pc.h_unscale;
   ACC(BR, ZC) den; // each row's denominator in every column

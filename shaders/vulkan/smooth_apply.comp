@@ -2,6 +2,9 @@
 // The mean and the difference are float-float, rounded once to f32, so K~ matches the oracle's
 // (double) K~ bit for bit except where it sits within ~2^-44 of an f32 rounding boundary.
 // Workgroup (tile of `rows` rows, h, b); 16-bit channel pairs are read as one word.
+// SPLIT (a whole forward of quant `none` on cooperative matrices 2): K~ also goes out as the sparse
+// kernel's f16 halves (sla2_split_k), hi at the element K~ has in KS and lo from lo_offset on, so
+// no split pass reads K~ back.
 #version 450
 #include "common.glsl"
 #include "floatfloat.glsl"
@@ -10,15 +13,19 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 256;
 layout(constant_id = 1) const uint DT = 0;
 layout(constant_id = 2) const bool SMOOTH = true;
+layout(constant_id = 3) const bool SPLIT = false;
 
 layout(push_constant) uniform Push {
   uvec4 src_strides;
   uint N, D, H, rows;
+  uint unused_f16_at; // (the quantizers' field of the same push block)
+  uint lo_offset;     // SPLIT: the lo halves' first element
 } pc;
 
 layout(std430, binding = 0) readonly buffer Src { uint src[]; };
 layout(std430, binding = 1) readonly buffer Colsum { vec2 colsum[]; };
 layout(std430, binding = 2) writeonly buffer Dst { float dst[]; };
+layout(std430, binding = 3) writeonly buffer Halves { uint halves[]; }; // SPLIT: f16 pairs
 
 SLA2_DEFINE_LOAD(load_src, src)
 
@@ -36,7 +43,13 @@ void main() {
       vec2 x = load_src2(DT, sla2_index(pc.src_strides, b, h, n, d), pc.src_strides.w);
       vec2 y0 = ff_add(vec2(x.x, 0.0), -mean[d]), y1 = ff_add(vec2(x.y, 0.0), -mean[d + 1u]);
       uint at = (bh * pc.N + n) * pc.D + d;
-      dst[at] = y0.x + y0.y;
-      dst[at + 1u] = y1.x + y1.y;
+      const float k0 = y0.x + y0.y, k1 = y1.x + y1.y;
+      dst[at] = k0;
+      dst[at + 1u] = k1;
+      if (SPLIT) { // at is even: D is
+        const vec2 s0 = sla2_split_k(k0), s1 = sla2_split_k(k1);
+        halves[at / 2u] = sla2_f32_to_f16(s0.x) | (sla2_f32_to_f16(s1.x) << 16);
+        halves[(pc.lo_offset + at) / 2u] = sla2_f32_to_f16(s0.y) | (sla2_f32_to_f16(s1.y) << 16);
+      }
     }
 }
