@@ -10,6 +10,7 @@
  * FEATURE_MAP then writes phi(q) and phi(K~) as f16 into their (f32-sized) slots; no node of a
  * whole forward exposes them. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "backends/vulkan/vk_attention.h"
 
@@ -18,6 +19,13 @@
 #define STATE_WG 256u        /* invocations of the state kernel */
 #define STATE_BC 64u         /* rows per product of the state kernel */
 #define STATE_CHUNK_ROWS 1024u /* rows per state workgroup, unless the HBLK buffer is smaller */
+
+/* EXPERIMENT: SLA2_VULKAN_LIGHT_ROWS=128 takes 128 query rows per workgroup of 256. */
+static uint32_t light_rows(void) {
+  const char *v = getenv("SLA2_VULKAN_LIGHT_ROWS");
+  return v && atoi(v) == 128 ? 128u : LIGHT_TILE;
+}
+static uint32_t light_wg(uint32_t br) { return br == 128u ? 256u : LIGHT_WG; }
 
 static uint32_t div_up(uint64_t a, uint64_t b) { return (uint32_t)((a + b - 1) / b); }
 static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
@@ -52,9 +60,9 @@ bool vk_linear_light_fits(const vk_device *dev, const sla2_graph *g) {
   uint32_t v[4];
   vk_slot_strides(g, SLA2_SLOT_V, v);
   if (vk_slot_dtype(g, SLA2_SLOT_V) != SLA2_F16 || v[3] != 1u) return false;
-  const uint32_t D = (uint32_t)g->D, br = min_u32(LIGHT_TILE, (uint32_t)g->bq), bc = min_u32(LIGHT_TILE, (uint32_t)g->bk);
+  const uint32_t D = (uint32_t)g->D, br = min_u32(light_rows(), (uint32_t)g->bq), bc = min_u32(LIGHT_TILE, (uint32_t)g->bk);
   uint32_t rows;
-  return vk_cm2_products_fit(dev, br, bc, LIGHT_WG, D) && vk_cm2_products_fit(dev, D, STATE_BC, STATE_WG, D) &&
+  return vk_cm2_products_fit(dev, br, bc, light_wg(br), D) && vk_cm2_products_fit(dev, D, STATE_BC, STATE_WG, D) &&
          state_chunks(g, z_columns(dev), &rows) > 0;
 }
 
@@ -113,14 +121,14 @@ bool vk_linear_light_combines(const sla2_graph *g) {
 
 sla2_status vk_linear_light_attn(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
-  const uint32_t br = min_u32(LIGHT_TILE, (uint32_t)g->bq), bc = min_u32(LIGHT_TILE, (uint32_t)g->bk);
+  const uint32_t br = min_u32(light_rows(), (uint32_t)g->bq), bc = min_u32(LIGHT_TILE, (uint32_t)g->bk);
   light_push p = {.N = (uint32_t)g->N, .bq = (uint32_t)g->bq, .bk = (uint32_t)g->bk, .Tm = (uint32_t)g->Tm,
                   .k = (uint32_t)g->k, .h_unscale = ldexpf(1.0f, scale_exponent(g->N))};
   vk_slot_strides(g, SLA2_SLOT_V, p.v_strides);
   const bool inner = g->N >= (int64_t)bc && vk_cm2_rows_aligned(p.v_strides);
   const bool combine = r->light_combine;
   vk_dispatch_desc d = {.shader = VK_SHADER_linear_light_cm2,
-                        .spec = {LIGHT_WG, (uint32_t)g->D, br, bc, inner, z_columns(r->dev), combine,
+                        .spec = {light_wg(br), (uint32_t)g->D, br, bc, inner, z_columns(r->dev), combine,
                                  combine && g->alpha_per_block},
                         .spec_count = 8};
   d.bind[0] = r->buf[node->in[0]];            /* phi(q), f16 */
