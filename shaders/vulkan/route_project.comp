@@ -13,7 +13,7 @@ layout(constant_id = 0) const bool FF_FMA = false; // fma() is fused (floatfloat
 #include "floatfloat.glsl"
 
 layout(local_size_x = 256) in;
-const uint RT = 16u; // block means per workgroup (each W chunk serves RT of them)
+const uint RT = 8u;  // block means per workgroup
 const uint DC = 16u; // channels per shared-memory chunk
 const uint EU = SLA2_HEAD_DIM_MAX / 128u; // output channels per invocation, at most
 
