@@ -223,10 +223,8 @@ sla2_status vk_attention_cm2(vk_run *r, const sla2_node *node) {
   }
   d.bind[7] = r->buf[node->out[0]];
   if (write_lse) d.bind[8] = r->buf[node->out[1]];
-  const char *lw_env = getenv("SLA2_VULKAN_CM2_LW"); /* EXPERIMENT: narrow row sums */
-  const uint32_t lw = lw_env ? (uint32_t)atoi(lw_env) : 0u;
   const uint32_t spec[] = {t.wg, (uint32_t)g->D, t.br, t.bc, vk_slot_dtype(g, node->out[0]) == SLA2_F32,
-                           inner_kv(&p, g->N, t.bc), sparse, write_lse, lw};
+                           inner_kv(&p, g->N, t.bc), sparse, write_lse};
   for (uint32_t i = 0; i < sizeof spec / sizeof spec[0]; i++) d.spec[i] = spec[i];
   d.spec_count = sizeof spec / sizeof spec[0];
   d.push = &p, d.push_bytes = sizeof p;

@@ -42,10 +42,6 @@ layout(constant_id = 6) const bool SPARSE = false;
 // that LSE carries f32 accuracy; else of the f16 P that enters P V (P times a matrix of ones,
 // faster).
 layout(constant_id = 7) const bool WRITE_LSE = false;
-// Without the LSE: the row sums as P times BC x LW ones into a BR x LW L (LW > 0, the device's
-// narrowest product width), else BR x BC (0).
-layout(constant_id = 8) const uint LW = 0;
-const uint LWN = LW > 0u ? LW : BC;
 
 layout(push_constant) uniform Push {
   uvec4 q_strides, k_strides, v_strides, o_strides; // elements: b, h, n, channel (channel is 1)
@@ -125,7 +121,6 @@ void main() {
   ACC(BR, DH) O = ACC(BR, DH)(0.0);
   ACC(BR, BC) M = ACC(BR, BC)(MASKED);
   ACC(BR, BC) L = ACC(BR, BC)(0.0);
-  ACC(BR, LWN) Ln = ACC(BR, LWN)(0.0);
 
   // Bounds-checked loads made the whole kernel 1.2x slower on the H100. With INNER_KV every tile
   // is loaded whole from inside the tensor: a tile that would cross N starts at N - BC instead,
@@ -173,10 +168,6 @@ void main() {
       ACC(BR, BC) rowsum;
       coopMatReduceNV(rowsum, P, gl_CooperativeMatrixReduceRowNV, sum_of);
       L = decay * L + rowsum;
-    } else if (LW > 0u) {
-      ACC(BR, LWN) decay_l;
-      coopMatReduceNV(decay_l, decay, gl_CooperativeMatrixReduceRowNV, first_of);
-      Ln = coopMatMulAdd(Pa, coopmat<float16_t, gl_ScopeWorkgroup, BC, LWN, gl_MatrixUseB>(1.0), decay_l * Ln);
     } else {
       // Row sums on the matrix units (P times a matrix of ones), accumulated onto the decayed L.
       L = coopMatMulAdd(Pa, coopmat<float16_t, gl_ScopeWorkgroup, BC, BC, gl_MatrixUseB>(1.0), decay * L);
@@ -200,11 +191,7 @@ void main() {
     coopMatPerElementNV(lse_rows, lse_rows, store_lse, (b * gl_NumWorkGroups.y + h) * N + row0, rows);
   }
   ACC(BR, DH) l_o;
-  if (!WRITE_LSE && LW > 0u) {
-    coopMatReduceNV(l_o, Ln, gl_CooperativeMatrixReduceRowNV, first_of);
-  } else {
-    coopMatReduceNV(l_o, L, gl_CooperativeMatrixReduceRowNV, first_of);
-  }
+  coopMatReduceNV(l_o, L, gl_CooperativeMatrixReduceRowNV, first_of);
   O /= l_o;
   const uint o_base = b * pc.o_strides.x + h * pc.o_strides.y;
   CLAMPED o_rows = clamped_rows(row_end, pc.o_strides.z);
