@@ -190,6 +190,9 @@ sla2_status vk_scratch_prepare(vk_device *dev, const sla2_graph *g);
 void vk_slot_strides(const sla2_graph *g, int slot, uint32_t out[4]);
 /* dtype of a float slot as the shaders see it (sla2_dtype; intermediates are f32). */
 uint32_t vk_slot_dtype(const sla2_graph *g, int slot);
+/* The DT specialization of the row kernels that read a slot in channel pairs (SLA2_DEFINE_LOAD):
+ * vk_slot_dtype, with SLA2_VK_DT_PAIRED where every pair shares a 32-bit word. */
+uint32_t vk_slot_load_dtype(const sla2_graph *g, int slot);
 
 /* vk_ops_*.c: one recorder per op. */
 sla2_status vk_op_smooth_k(vk_run *r, const sla2_node *node);

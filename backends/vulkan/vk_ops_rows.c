@@ -21,7 +21,7 @@ static sla2_status column_stats(vk_run *r, int src, bool maxabs) {
   const sla2_graph *g = r->g;
   vk_device *dev = r->dev;
   uint32_t chunks = div_up(g->N, VK_COLREDUCE_ROWS), tiles = div_up(g->D, 128); /* channels per workgroup */
-  vk_dispatch_desc d = {.shader = VK_SHADER_colreduce, .spec = {256, maxabs, vk_slot_dtype(g, src), 0}, .spec_count = 4};
+  vk_dispatch_desc d = {.shader = VK_SHADER_colreduce, .spec = {256, maxabs, vk_slot_load_dtype(g, src), 0}, .spec_count = 4};
   colreduce_push p = {.N = (uint32_t)g->N, .D = (uint32_t)g->D, .H = (uint32_t)g->H,
                       .rows_per_chunk = VK_COLREDUCE_ROWS, .chunks = chunks};
   vk_slot_strides(g, src, p.strides);
@@ -55,7 +55,7 @@ sla2_status vk_op_smooth_k(vk_run *r, const sla2_node *node) {
     sla2_status st = column_stats(r, src, false);
     if (st != SLA2_OK) return st;
   }
-  vk_dispatch_desc d = {.shader = VK_SHADER_smooth_apply, .spec = {256, vk_slot_dtype(g, src), g->smooth_k, r->k_halves},
+  vk_dispatch_desc d = {.shader = VK_SHADER_smooth_apply, .spec = {256, vk_slot_load_dtype(g, src), g->smooth_k, r->k_halves},
                         .spec_count = 4};
   rows_push p = {.N = (uint32_t)g->N, .D = (uint32_t)g->D, .H = (uint32_t)g->H, .rows = ROWS_PER_GROUP};
   vk_slot_strides(g, src, p.strides);
@@ -87,7 +87,7 @@ sla2_status vk_op_pool(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
   int src = node->in[0];
   block_push p = block_push_of(g, src, node->block);
-  vk_dispatch_desc d = {.shader = VK_SHADER_pool, .spec = {256, vk_slot_dtype(g, src)}, .spec_count = 2};
+  vk_dispatch_desc d = {.shader = VK_SHADER_pool, .spec = {256, vk_slot_load_dtype(g, src)}, .spec_count = 2};
   d.bind[0] = r->buf[src];
   d.bind[1] = r->buf[node->out[0]];
   d.push = &p, d.push_bytes = sizeof p;
@@ -108,7 +108,7 @@ sla2_status vk_op_quantize_int8(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
   int src = node->in[0];
   block_push p = block_push_of(g, src, node->block);
-  vk_dispatch_desc d = {.shader = VK_SHADER_quantize_int8, .spec = {256, vk_slot_dtype(g, src), r->f16_codes},
+  vk_dispatch_desc d = {.shader = VK_SHADER_quantize_int8, .spec = {256, vk_slot_load_dtype(g, src), r->f16_codes},
                         .spec_count = 3};
   d.bind[0] = r->buf[src];
   d.bind[1] = r->buf[node->out[0]];
@@ -124,7 +124,7 @@ sla2_status vk_op_quantize_fp8(vk_run *r, const sla2_node *node) {
   int src = node->in[0];
   sla2_status st = column_stats(r, src, true);
   if (st != SLA2_OK) return st;
-  vk_dispatch_desc d = {.shader = VK_SHADER_quantize_fp8, .spec = {256, vk_slot_dtype(g, src), r->f16_codes},
+  vk_dispatch_desc d = {.shader = VK_SHADER_quantize_fp8, .spec = {256, vk_slot_load_dtype(g, src), r->f16_codes},
                         .spec_count = 3};
   rows_push p = {.N = (uint32_t)g->N, .D = (uint32_t)g->D, .H = (uint32_t)g->H, .rows = ROWS_PER_GROUP};
   vk_slot_strides(g, src, p.strides);
@@ -147,7 +147,7 @@ sla2_status vk_op_feature_map(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
   int src = node->in[0];
   vk_dispatch_desc d = {.shader = VK_SHADER_feature_map,
-                        .spec = {256, vk_slot_dtype(g, src), (uint32_t)g->feature_map, r->light_linear},
+                        .spec = {256, vk_slot_load_dtype(g, src), (uint32_t)g->feature_map, r->light_linear},
                         .spec_count = 4};
   feature_push p = {.N = (uint32_t)g->N, .D = (uint32_t)g->D, .H = (uint32_t)g->H};
   vk_slot_strides(g, src, p.strides);

@@ -5,6 +5,7 @@
 #include "backends/vulkan/vk_attention.h"
 #include "backends/vulkan/vk_internal.h"
 #include "core/error.h"
+#include "shaders/common/sla2_constants.h"
 
 sla2_status vk_dispatch(vk_run *r, const vk_dispatch_desc *d) {
   vk_device *dev = r->dev;
@@ -97,3 +98,11 @@ void vk_slot_strides(const sla2_graph *g, int slot, uint32_t out[4]) {
 }
 
 uint32_t vk_slot_dtype(const sla2_graph *g, int slot) { return (uint32_t)sla2_graph_slot_view(g, slot, NULL); }
+
+uint32_t vk_slot_load_dtype(const sla2_graph *g, int slot) {
+  const uint32_t dt = vk_slot_dtype(g, slot);
+  uint32_t s[4];
+  vk_slot_strides(g, slot, s);
+  const bool paired = dt != SLA2_F32 && s[3] == 1u && ((s[0] | s[1] | s[2]) & 1u) == 0u;
+  return paired ? dt | SLA2_VK_DT_PAIRED : dt;
+}

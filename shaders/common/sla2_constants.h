@@ -15,6 +15,9 @@
 
 /* Vulkan f16 hi + lo splits (K~, H_tot, Z_tot): the lo half holds 2^11 times the remainder. */
 #define SLA2_SPLIT_LO_SCALE 2048.0f
+/* Vulkan: or'ed into a 16-bit element type when channel pairs (2i, 2i + 1) always share a word
+ * (channel stride 1, every other stride even), so pair loads read it with no test. */
+#define SLA2_VK_DT_PAIRED 4u
 
 /* Block sizes (rows per query / key block) every backend accepts. */
 #define SLA2_BLOCK_MIN 16
