@@ -6,6 +6,7 @@
 // kernel's f16 halves (sla2_split_k), hi at the element K~ has in KS and lo from lo_offset on, so
 // no split pass reads K~ back.
 #version 450
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "floatfloat.glsl"
 
@@ -38,18 +39,24 @@ void main() {
   // 64 lanes over channel pairs (d, d + 1) times WG / 64 row lanes.
   const uint PAIR_LANES = 64u, ROW_LANES = WG / PAIR_LANES;
   uint n0 = gl_WorkGroupID.x * pc.rows, n_end = min(pc.N, n0 + pc.rows);
-  for (uint n = n0 + tid / PAIR_LANES; n < n_end; n += ROW_LANES)
+  for (uint r0 = n0 + tid / PAIR_LANES; r0 < n_end; r0 += SLA2_ROWS_IN_FLIGHT * ROW_LANES)
     for (uint d = 2u * (tid % PAIR_LANES); d < pc.D; d += 2u * PAIR_LANES) {
-      vec2 x = load_src2(DT, sla2_index(pc.src_strides, b, h, n, d), pc.src_strides.w);
-      vec2 y0 = ff_add(vec2(x.x, 0.0), -mean[d]), y1 = ff_add(vec2(x.y, 0.0), -mean[d + 1u]);
-      uint at = (bh * pc.N + n) * pc.D + d;
-      const float k0 = y0.x + y0.y, k1 = y1.x + y1.y;
-      dst[at] = k0;
-      dst[at + 1u] = k1;
-      if (SPLIT) { // at is even: D is
-        const vec2 s0 = sla2_split_k(k0), s1 = sla2_split_k(k1);
-        halves[at / 2u] = sla2_f32_to_f16(s0.x) | (sla2_f32_to_f16(s1.x) << 16);
-        halves[(pc.lo_offset + at) / 2u] = sla2_f32_to_f16(s0.y) | (sla2_f32_to_f16(s1.y) << 16);
+      vec2 xs[SLA2_ROWS_IN_FLIGHT]; // rows past the end are loaded as the last row, not used
+      [[unroll]] for (uint u = 0u; u < SLA2_ROWS_IN_FLIGHT; u++)
+        xs[u] = load_src2(DT, sla2_index(pc.src_strides, b, h, min(r0 + u * ROW_LANES, n_end - 1u), d), pc.src_strides.w);
+      [[unroll]] for (uint u = 0u; u < SLA2_ROWS_IN_FLIGHT; u++) {
+        uint n = r0 + u * ROW_LANES;
+        if (n >= n_end) break;
+        vec2 y0 = ff_add(vec2(xs[u].x, 0.0), -mean[d]), y1 = ff_add(vec2(xs[u].y, 0.0), -mean[d + 1u]);
+        uint at = (bh * pc.N + n) * pc.D + d;
+        const float k0 = y0.x + y0.y, k1 = y1.x + y1.y;
+        dst[at] = k0;
+        dst[at + 1u] = k1;
+        if (SPLIT) { // at is even: D is
+          const vec2 s0 = sla2_split_k(k0), s1 = sla2_split_k(k1);
+          halves[at / 2u] = sla2_f32_to_f16(s0.x) | (sla2_f32_to_f16(s1.x) << 16);
+          halves[(pc.lo_offset + at) / 2u] = sla2_f32_to_f16(s0.y) | (sla2_f32_to_f16(s1.y) << 16);
+        }
       }
     }
 }
