@@ -10,68 +10,118 @@
 #include "backends/cuda/cuda_common.cuh"
 #include "core/error.h"
 
-#define PROJ_WARPS 8
-#define PROJ_TILE 8 /* pooled vectors per projection block */
-#define SCORE_TILE 32
-#define TOPK_THREADS 256
+#define PROJ_T 16       /* pooled vectors per projection block */
+#define PROJ_DC SLA2_HEAD_DIM_ALIGN /* channels of W per shared-memory chunk (D is a multiple) */
+#define PROJ_THREADS 256 /* output channel e (and e + 128 where D > 128) x two halves of the vectors */
+#define SCORE_TILE 64   /* query and key blocks per score tile */
+#define SCORE_EC 16     /* channels per shared-memory chunk of the score tiles */
+#define TOPK_THREADS 256 /* one per radix bin */
 
-/* out[bh, t, e] = sum_d W[hw][e][d] x[bh, t, d]; one warp per output channel, lanes over d, for
- * PROJ_TILE pooled vectors at once (held in shared memory), so each W row is read once per tile
- * rather than once per vector. */
-__global__ void __launch_bounds__(PROJ_WARPS * 32)
-project_kernel(const float *x, const float *w, int H, int Hw, int T, int D, double *out) {
-  __shared__ double xs[PROJ_TILE][SLA2_HEAD_DIM_MAX];
-  const int t0 = blockIdx.x * PROJ_TILE, bh = blockIdx.y, h = bh % H, hw = Hw == 1 ? 0 : h;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  for (int i = threadIdx.x; i < PROJ_TILE * D; i += PROJ_WARPS * 32) {
+/* One side of the route's projections: out[bh, t, e] = sum_d W[hw][e][d] x[bh, t, d]. */
+typedef struct project_job {
+  const float *x, *w;
+  int T;
+  double *out;
+} project_job;
+
+/* Both projections in one launch (blocks [0, q_tiles) for Q, the rest for K), each sum over d in
+ * order as the oracle's. A thread owns output channel e for PROJ_T / 2 pooled vectors; W passes
+ * through shared memory PROJ_DC channels at a time, transposed (rows padded by one word, so
+ * consecutive e hit distinct banks), and x as double with the vectors of a channel side by side
+ * (16-byte reads, the same address across a warp). No shuffles: the first form (lanes over d, a
+ * butterfly per output) spent most of its 0.11 ms in them. */
+__global__ void __launch_bounds__(PROJ_THREADS)
+project_kernel(project_job q, project_job k, int q_tiles, int H, int Hw, int D) {
+  __shared__ __align__(16) double xs[SLA2_HEAD_DIM_MAX][PROJ_T];
+  __shared__ float ws[SLA2_HEAD_DIM_MAX][PROJ_DC + 1];
+  const bool is_q = (int)blockIdx.x < q_tiles;
+  const project_job job = is_q ? q : k;
+  const int t0 = ((int)blockIdx.x - (is_q ? 0 : q_tiles)) * PROJ_T, bh = blockIdx.y, h = bh % H, hw = Hw == 1 ? 0 : h;
+  const int lane_e = threadIdx.x % 128, t_half = (threadIdx.x / 128) * (PROJ_T / 2);
+  for (int i = threadIdx.x; i < PROJ_T * D; i += PROJ_THREADS) {
     const int t = i / D, d = i % D;
-    xs[t][d] = t0 + t < T ? (double)x[((long long)bh * T + t0 + t) * D + d] : 0.0;
+    xs[d][t] = t0 + t < job.T ? (double)job.x[((long long)bh * job.T + t0 + t) * D + d] : 0.0;
   }
-  __syncthreads();
-  const float *W = w + (long long)hw * D * D;
-  for (int e = warp; e < D; e += PROJ_WARPS) {
-    double s[PROJ_TILE];
+  const float *W = job.w + (long long)hw * D * D;
+  double acc[2][PROJ_T / 2];
 #pragma unroll
-    for (int t = 0; t < PROJ_TILE; t++) s[t] = 0.0;
-    for (int d = lane; d < D; d += 32) {
-      const double wv = (double)W[(long long)e * D + d];
+  for (int u = 0; u < 2; u++)
 #pragma unroll
-      for (int t = 0; t < PROJ_TILE; t++) s[t] += wv * xs[t][d];
+    for (int t = 0; t < PROJ_T / 2; t++) acc[u][t] = 0.0;
+  for (int d0 = 0; d0 < D; d0 += PROJ_DC) {
+    __syncthreads(); /* xs written; the previous chunk of W consumed */
+    for (int i = threadIdx.x; i < D * PROJ_DC; i += PROJ_THREADS) {
+      const int e = i / PROJ_DC, c = i % PROJ_DC;
+      ws[e][c] = W[(long long)e * D + d0 + c];
     }
+    __syncthreads();
 #pragma unroll
-    for (int t = 0; t < PROJ_TILE; t++) {
-      for (int o = 16; o > 0; o >>= 1) s[t] += __shfl_xor_sync(0xffffffffu, s[t], o);
-      if (lane == 0 && t0 + t < T) out[((long long)bh * T + t0 + t) * D + e] = s[t];
+    for (int u = 0; u < 2; u++) {
+      const int e = lane_e + 128 * u;
+      if (e < D)
+#pragma unroll
+        for (int c = 0; c < PROJ_DC; c++) {
+          const double wv = (double)ws[e][c];
+          const double2 *xv = (const double2 *)&xs[d0 + c][t_half];
+#pragma unroll
+          for (int t2 = 0; t2 < PROJ_T / 4; t2++) {
+            const double2 x2 = xv[t2];
+            acc[u][2 * t2] = fma(wv, x2.x, acc[u][2 * t2]);
+            acc[u][2 * t2 + 1] = fma(wv, x2.y, acc[u][2 * t2 + 1]);
+          }
+        }
+    }
+  }
+#pragma unroll
+  for (int u = 0; u < 2; u++) {
+    const int e = lane_e + 128 * u;
+#pragma unroll
+    for (int t = 0; t < PROJ_T / 2; t++) {
+      const int tt = t0 + t_half + t;
+      if (e < D && tt < job.T) job.out[((long long)bh * job.T + tt) * D + e] = acc[u][t];
     }
   }
 }
 
-/* scores[bh, i, j] = s * qp[bh, i] . kp[bh, j], 32 x 32 tiles, double. */
-__global__ void scores_kernel(const double *qp, const double *kp, int Tm, int Tn, int D, float scale, float *scores) {
-  __shared__ double qs[SCORE_TILE][SCORE_TILE + 1], ks[SCORE_TILE][SCORE_TILE + 1];
+/* scores[bh, i, j] = s * qp[bh, i] . kp[bh, j] in double, each dot product over e in order.
+ * 64 x 64 tiles, 256 threads of 4 x 4 outputs (i = ty + 16 a, j = tx + 16 b): 8 shared reads
+ * per 16 products instead of 5 per 4. */
+__global__ void __launch_bounds__(256) scores_kernel(const double *qp, const double *kp, int Tm, int Tn, int D, float scale,
+                                                     float *scores) {
+  __shared__ double qs[SCORE_TILE][SCORE_EC + 1], ks[SCORE_TILE][SCORE_EC + 1];
   const int bh = blockIdx.z, i0 = blockIdx.y * SCORE_TILE, j0 = blockIdx.x * SCORE_TILE;
-  const int tx = threadIdx.x, ty = threadIdx.y; /* (32, 8): 4 outputs per thread */
-  double acc[4] = {0.0, 0.0, 0.0, 0.0};
-  for (int e0 = 0; e0 < D; e0 += SCORE_TILE) {
-    for (int r = ty; r < SCORE_TILE; r += 8) {
-      const int e = e0 + tx;
-      qs[r][tx] = (i0 + r < Tm && e < D) ? qp[((long long)bh * Tm + i0 + r) * D + e] : 0.0;
-      ks[r][tx] = (j0 + r < Tn && e < D) ? kp[((long long)bh * Tn + j0 + r) * D + e] : 0.0;
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  double acc[4][4];
+#pragma unroll
+  for (int a = 0; a < 4; a++)
+#pragma unroll
+    for (int b = 0; b < 4; b++) acc[a][b] = 0.0;
+  for (int e0 = 0; e0 < D; e0 += SCORE_EC) {
+    __syncthreads(); /* the previous chunk consumed */
+    for (int idx = threadIdx.x; idx < SCORE_TILE * SCORE_EC; idx += 256) {
+      const int r = idx / SCORE_EC, c = idx % SCORE_EC, e = e0 + c;
+      qs[r][c] = (i0 + r < Tm && e < D) ? qp[((long long)bh * Tm + i0 + r) * D + e] : 0.0;
+      ks[r][c] = (j0 + r < Tn && e < D) ? kp[((long long)bh * Tn + j0 + r) * D + e] : 0.0;
     }
     __syncthreads();
-#pragma unroll 8
-    for (int e = 0; e < SCORE_TILE; e++) {
-      const double kv = ks[tx][e];
+#pragma unroll 4
+    for (int c = 0; c < SCORE_EC; c++) {
+      double qv[4], kv[4];
 #pragma unroll
-      for (int u = 0; u < 4; u++) acc[u] += qs[ty + 8 * u][e] * kv;
+      for (int a = 0; a < 4; a++) qv[a] = qs[ty + 16 * a][c], kv[a] = ks[tx + 16 * a][c];
+#pragma unroll
+      for (int a = 0; a < 4; a++)
+#pragma unroll
+        for (int b = 0; b < 4; b++) acc[a][b] = fma(qv[a], kv[b], acc[a][b]);
     }
-    __syncthreads();
   }
 #pragma unroll
-  for (int u = 0; u < 4; u++) {
-    const int i = i0 + ty + 8 * u, j = j0 + tx;
-    if (i < Tm && j < Tn) scores[((long long)bh * Tm + i) * Tn + j] = (float)((double)scale * acc[u]);
-  }
+  for (int a = 0; a < 4; a++)
+#pragma unroll
+    for (int b = 0; b < 4; b++) {
+      const int i = i0 + ty + 16 * a, j = j0 + tx + 16 * b;
+      if (i < Tm && j < Tn) scores[((long long)bh * Tm + i) * Tn + j] = (float)((double)scale * acc[a][b]);
+    }
 }
 
 /* Larger image = better score; NaN ranks below everything; -0 and +0 are equal. */
@@ -99,6 +149,20 @@ __device__ inline int block_prefix(int flag, int *warp_tot, int *prefix_out) {
   return total;
 }
 
+/* Inclusive sum over the block's threads in thread order; warp_tot is TOPK_THREADS / 32 ints. */
+__device__ inline int block_inclusive_sum(int v, int *warp_tot) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int o = 1; o < 32; o <<= 1) {
+    const int n = __shfl_up_sync(0xffffffffu, v, o);
+    if (lane >= o) v += n;
+  }
+  if (lane == 31) warp_tot[warp] = v;
+  __syncthreads();
+  for (int w = 0; w < warp; w++) v += warp_tot[w];
+  __syncthreads(); /* warp_tot is reused by the next call */
+  return v;
+}
+
 __global__ void __launch_bounds__(TOPK_THREADS) topk_kernel(const float *scores, int Tn, int k, int *lut) {
   __shared__ int hist[256];
   __shared__ int warp_tot[TOPK_THREADS / 32];
@@ -117,13 +181,12 @@ __global__ void __launch_bounds__(TOPK_THREADS) topk_kernel(const float *scores,
       if ((u & mask) == prefix) atomicAdd(&hist[(u >> shift) & 255u], 1);
     }
     __syncthreads();
-    if (threadIdx.x == 0) {
-      int cum = 0, rem = s_remaining, b = 255;
-      for (; b > 0; b--) {
-        if (cum + hist[b] >= rem) break;
-        cum += hist[b];
-      }
-      s_remaining = rem - cum;
+    /* The bin of the k-th key: the highest b whose keys at or above it reach the remaining
+     * count (bin 0 if none do). Thread t holds bin 255 - t and their suffix sum. */
+    const int rem = s_remaining, b = 255 - (int)threadIdx.x, in_bin = hist[b];
+    const int at_or_above = block_inclusive_sum(in_bin, warp_tot), above = at_or_above - in_bin;
+    if ((at_or_above >= rem && above < rem) || (b == 0 && at_or_above < rem)) {
+      s_remaining = rem - above;
       s_prefix = prefix | ((unsigned)b << shift);
     }
     mask |= 255u << shift;
@@ -158,12 +221,12 @@ extern "C" sla2_status cuda_op_route(const cuda_exec *x, const sla2_node *node) 
   if (st != SLA2_OK) return st;
   double *qp = (double *)p, *kp = qp + BH * Tm * D;
   const float *wq = (const float *)x->buf[node->in[2]], *wk = (const float *)x->buf[node->in[3]];
-  project_kernel<<<dim3(cdiv_u(Tm, PROJ_TILE), (unsigned)BH), PROJ_WARPS * 32, 0, s>>>(
-      (const float *)x->buf[node->in[0]], wq, H, Hw, Tm, D, qp);
-  project_kernel<<<dim3(cdiv_u(Tn, PROJ_TILE), (unsigned)BH), PROJ_WARPS * 32, 0, s>>>(
-      (const float *)x->buf[node->in[1]], wk, H, Hw, Tn, D, kp);
+  const project_job qj = {(const float *)x->buf[node->in[0]], wq, Tm, qp};
+  const project_job kj = {(const float *)x->buf[node->in[1]], wk, Tn, kp};
+  const unsigned q_tiles = cdiv_u(Tm, PROJ_T);
+  project_kernel<<<dim3(q_tiles + cdiv_u(Tn, PROJ_T), (unsigned)BH), PROJ_THREADS, 0, s>>>(qj, kj, (int)q_tiles, H, Hw, D);
   float *scores = (float *)x->buf[node->out[0]];
-  scores_kernel<<<dim3(cdiv_u(Tn, SCORE_TILE), cdiv_u(Tm, SCORE_TILE), (unsigned)BH), dim3(32, 8), 0, s>>>(
+  scores_kernel<<<dim3(cdiv_u(Tn, SCORE_TILE), cdiv_u(Tm, SCORE_TILE), (unsigned)BH), 256, 0, s>>>(
       qp, kp, Tm, Tn, D, g->scale, scores);
   topk_kernel<<<(unsigned)(BH * Tm), TOPK_THREADS, 0, s>>>(scores, Tn, (int)g->k, (int *)x->buf[node->out[1]]);
   return cuda_check_launch("route");
