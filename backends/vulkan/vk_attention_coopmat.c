@@ -55,11 +55,6 @@ typedef struct coopmat_push {
   uint32_t write_lse, o_pairs;
 } coopmat_push;
 
-/* Channels d, d + 1 (d even) of a 16-bit tensor share one 32-bit word. */
-static bool pairs_share_words(const uint32_t s[4]) {
-  return s[3] == 1 && s[0] % 2 == 0 && s[1] % 2 == 0 && s[2] % 2 == 0;
-}
-
 /* Every run of 8 channels from a multiple of 8 is one aligned 16-byte word of an f16 tensor. */
 static bool runs_are_words(const uint32_t s[4]) {
   return s[3] == 1 && s[0] % 8 == 0 && s[1] % 8 == 0 && s[2] % 8 == 0;
@@ -103,7 +98,7 @@ sla2_status vk_attention_coopmat(vk_run *r, const sla2_node *node) {
     d.bind[3] = r->buf[node->in[3]];
   }
   vk_slot_strides(g, o, p.o_strides);
-  p.o_pairs = pairs_share_words(p.o_strides);
+  p.o_pairs = vk_strides_pair_words(p.o_strides);
   d.bind[7] = r->buf[o];
   if (p.write_lse) d.bind[8] = r->buf[node->out[1]];
   uint32_t spec[] = {wg, (uint32_t)g->D, runs_are_words(p.q_strides), runs_are_words(p.k_strides),

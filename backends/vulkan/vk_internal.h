@@ -190,6 +190,8 @@ sla2_status vk_scratch_prepare(vk_device *dev, const sla2_graph *g);
 void vk_slot_strides(const sla2_graph *g, int slot, uint32_t out[4]);
 /* dtype of a float slot as the shaders see it (sla2_dtype; intermediates are f32). */
 uint32_t vk_slot_dtype(const sla2_graph *g, int slot);
+/* Channels d, d + 1 (d even) of a 16-bit tensor with these element strides share one 32-bit word. */
+bool vk_strides_pair_words(const uint32_t s[4]);
 /* The DT specialization of the row kernels that read a slot in channel pairs (SLA2_DEFINE_LOAD):
  * vk_slot_dtype, with SLA2_VK_DT_PAIRED where every pair shares a 32-bit word. */
 uint32_t vk_slot_load_dtype(const sla2_graph *g, int slot);

@@ -99,10 +99,14 @@ void vk_slot_strides(const sla2_graph *g, int slot, uint32_t out[4]) {
 
 uint32_t vk_slot_dtype(const sla2_graph *g, int slot) { return (uint32_t)sla2_graph_slot_view(g, slot, NULL); }
 
+bool vk_strides_pair_words(const uint32_t s[4]) {
+  return s[3] == 1u && s[0] % 2u == 0u && s[1] % 2u == 0u && s[2] % 2u == 0u;
+}
+
 uint32_t vk_slot_load_dtype(const sla2_graph *g, int slot) {
   const uint32_t dt = vk_slot_dtype(g, slot);
   uint32_t s[4];
   vk_slot_strides(g, slot, s);
-  const bool paired = dt != SLA2_F32 && s[3] == 1u && ((s[0] | s[1] | s[2]) & 1u) == 0u;
+  const bool paired = dt != SLA2_F32 && vk_strides_pair_words(s);
   return paired ? dt | SLA2_VK_DT_PAIRED : dt;
 }
