@@ -8,7 +8,6 @@
 // Workgroup (chunk x channel tile of 128, h, b); 64 lanes over channel pairs (d, d + 1) x (WG / 64)
 // row lanes (16-bit pairs are read as one word).
 #version 450
-#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "floatfloat.glsl"
 
@@ -42,23 +41,17 @@ void main() {
   uint begin = chunk * pc.rows_per_chunk, end = min(pc.N, begin + pc.rows_per_chunk);
   vec2 acc0 = vec2(0.0), acc1 = vec2(0.0);
   if (d < pc.D)
-    for (uint n = begin + tid / 64u; n < end; n += SLA2_ROWS_IN_FLIGHT * ROW_LANES) {
-      vec2 x0[SLA2_ROWS_IN_FLIGHT], x1[SLA2_ROWS_IN_FLIGHT];
-      [[unroll]] for (uint u = 0u; u < SLA2_ROWS_IN_FLIGHT; u++) {
-        uint m = min(n + u * ROW_LANES, end - 1u); // rows past the end are loaded, not used
-        if (PAIRS_IN) {
-          uint at = (bh * pc.N + m) * pc.D + d;
-          x0[u] = src_pairs[at], x1[u] = src_pairs[at + 1u];
-        } else {
-          vec2 x = load_src2(DT, sla2_index(pc.src_strides, b, h, m, d), pc.src_strides.w);
-          x0[u] = vec2(x.x, 0.0), x1[u] = vec2(x.y, 0.0);
-        }
+    for (uint n = begin + tid / 64u; n < end; n += ROW_LANES) {
+      vec2 x0, x1;
+      if (PAIRS_IN) {
+        uint at = (bh * pc.N + n) * pc.D + d;
+        x0 = src_pairs[at], x1 = src_pairs[at + 1u];
+      } else {
+        vec2 x = load_src2(DT, sla2_index(pc.src_strides, b, h, n, d), pc.src_strides.w);
+        x0 = vec2(x.x, 0.0), x1 = vec2(x.y, 0.0);
       }
-      for (uint u = 0u; u < SLA2_ROWS_IN_FLIGHT; u++) // the rows in order, as before. Not [[unroll]]: lavapipe then summed in plain f32
-        if (n + u * ROW_LANES < end) {
-          acc0 = combine(acc0, MAXABS ? abs(x0[u]) : x0[u]);
-          acc1 = combine(acc1, MAXABS ? abs(x1[u]) : x1[u]);
-        }
+      acc0 = combine(acc0, MAXABS ? abs(x0) : x0);
+      acc1 = combine(acc1, MAXABS ? abs(x1) : x1);
     }
   red[tid] = vec4(acc0, acc1);
   barrier();

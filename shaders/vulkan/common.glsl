@@ -177,11 +177,6 @@ uint sla2_fp8_code(float x, float sigma) {
   return sla2_f32_to_e4m3(q);
 }
 
-// Rows whose loads a row loop issues before it uses them: the memory-bound row kernels otherwise
-// had one load per invocation in flight (the loop-carried sums and the stores kept the compiler
-// from hoisting the next row's load).
-#define SLA2_ROWS_IN_FLIGHT 4u
-
 // Element index of [b, h, n, d] with element strides s (uvec4: B, H, N, D).
 uint sla2_index(uvec4 s, uint b, uint h, uint n, uint d) { return b * s.x + h * s.y + n * s.z + d * s.w; }
 

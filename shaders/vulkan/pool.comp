@@ -4,7 +4,6 @@
 // Workgroup (t, h, b): PAIR_LANES lanes over channel pairs (2p, 2p + 1) times WG / PAIR_LANES row
 // lanes, each summing every (WG / PAIR_LANES)-th row; the row lanes' sums are added in order.
 #version 450
-#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "floatfloat.glsl"
 
@@ -33,15 +32,10 @@ void main() {
     uint d = 2u * (p0 + lane);
     vec2 s0 = vec2(0.0), s1 = vec2(0.0);
     if (d < pc.D)
-      for (uint n = begin + row_lane; n < end; n += SLA2_ROWS_IN_FLIGHT * ROW_LANES) {
-        vec2 x[SLA2_ROWS_IN_FLIGHT];
-        [[unroll]] for (uint u = 0u; u < SLA2_ROWS_IN_FLIGHT; u++) // rows past the end: the last row, unused
-          x[u] = load_src2(DT, sla2_index(pc.src_strides, b, h, min(n + u * ROW_LANES, end - 1u), d), pc.src_strides.w);
-        for (uint u = 0u; u < SLA2_ROWS_IN_FLIGHT; u++) // the rows in order, as before. Not [[unroll]]: lavapipe then summed in plain f32
-          if (n + u * ROW_LANES < end) {
-            s0 = ff_add(s0, vec2(x[u].x, 0.0));
-            s1 = ff_add(s1, vec2(x[u].y, 0.0));
-          }
+      for (uint n = begin + row_lane; n < end; n += ROW_LANES) {
+        vec2 x = load_src2(DT, sla2_index(pc.src_strides, b, h, n, d), pc.src_strides.w);
+        s0 = ff_add(s0, vec2(x.x, 0.0));
+        s1 = ff_add(s1, vec2(x.y, 0.0));
       }
     red[tid] = vec4(s0, s1);
     barrier();

@@ -4,7 +4,6 @@
 // F16_CODES (a whole forward on cooperative matrices 2, vk_attention_cm2.c): the codes go out as
 // f16 at 2^-8 of their value (sla2_e4m3_to_f16_scaled), four to a uvec2 from f16_at on.
 #version 450
-#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -38,25 +37,18 @@ void main() {
   // 32 lanes over channel quads (d .. d + 3) times WG / 32 row lanes; 16-bit pairs read as one word.
   const uint QUAD_LANES = 32u, ROW_LANES = WG / QUAD_LANES, step = pc.src_strides.w;
   uint n0 = gl_WorkGroupID.x * pc.rows, n_end = min(pc.N, n0 + pc.rows);
-  for (uint r0 = n0 + tid / QUAD_LANES; r0 < n_end; r0 += SLA2_ROWS_IN_FLIGHT * ROW_LANES)
+  for (uint n = n0 + tid / QUAD_LANES; n < n_end; n += ROW_LANES)
     for (uint d = 4u * (tid % QUAD_LANES); d < pc.D; d += 4u * QUAD_LANES) {
-      vec4 x[SLA2_ROWS_IN_FLIGHT]; // rows past the end are loaded as the last row, not used
-      [[unroll]] for (uint u = 0u; u < SLA2_ROWS_IN_FLIGHT; u++) {
-        uint at = sla2_index(pc.src_strides, b, h, min(r0 + u * ROW_LANES, n_end - 1u), d);
-        x[u] = vec4(load_src2(DT, at, step), load_src2(DT, at + 2u * step, step));
-      }
-      [[unroll]] for (uint u = 0u; u < SLA2_ROWS_IN_FLIGHT; u++) {
-        uint n = r0 + u * ROW_LANES;
-        if (n >= n_end) break;
-        uint c0 = sla2_fp8_code(x[u].x, sigma[d]), c1 = sla2_fp8_code(x[u].y, sigma[d + 1u]);
-        uint c2 = sla2_fp8_code(x[u].z, sigma[d + 2u]), c3 = sla2_fp8_code(x[u].w, sigma[d + 3u]);
-        uint word = ((bh * pc.N + n) * pc.D + d) / 4u;
-        if (F16_CODES) {
-          halves[pc.f16_at + word] = sla2_pack_f16x4(sla2_e4m3_to_f16_scaled(c0), sla2_e4m3_to_f16_scaled(c1),
-                                                     sla2_e4m3_to_f16_scaled(c2), sla2_e4m3_to_f16_scaled(c3));
-        } else {
-          codes[word] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
-        }
+      uint at = sla2_index(pc.src_strides, b, h, n, d);
+      vec2 x01 = load_src2(DT, at, step), x23 = load_src2(DT, at + 2u * step, step);
+      uint c0 = sla2_fp8_code(x01.x, sigma[d]), c1 = sla2_fp8_code(x01.y, sigma[d + 1u]);
+      uint c2 = sla2_fp8_code(x23.x, sigma[d + 2u]), c3 = sla2_fp8_code(x23.y, sigma[d + 3u]);
+      uint word = ((bh * pc.N + n) * pc.D + d) / 4u;
+      if (F16_CODES) {
+        halves[pc.f16_at + word] = sla2_pack_f16x4(sla2_e4m3_to_f16_scaled(c0), sla2_e4m3_to_f16_scaled(c1),
+                                                   sla2_e4m3_to_f16_scaled(c2), sla2_e4m3_to_f16_scaled(c3));
+      } else {
+        codes[word] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
       }
     }
 }

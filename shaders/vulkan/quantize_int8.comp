@@ -4,7 +4,6 @@
 // F16_CODES (a whole forward on cooperative matrices 2, vk_attention_cm2.c): the codes go out as
 // the f16 values the sparse kernel multiplies, four to a uvec2 from f16_at on, instead of bytes.
 #version 450
-#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -34,16 +33,12 @@ void main() {
   // 32 lanes over channel quads (d .. d + 3) times WG / 32 row lanes; 16-bit pairs read as one word.
   const uint QUAD_LANES = 32u, ROW_LANES = WG / QUAD_LANES, row_lane = tid / QUAD_LANES, d0 = 4u * (tid % QUAD_LANES);
   const uint end = begin + rows, step = pc.src_strides.w;
-  float amax = 0.0; // rows past the end are loaded as the last row: the max is unchanged
-  for (uint n = begin + row_lane; n < end; n += SLA2_ROWS_IN_FLIGHT * ROW_LANES)
+  float amax = 0.0;
+  for (uint n = begin + row_lane; n < end; n += ROW_LANES)
     for (uint d = d0; d < pc.D; d += 4u * QUAD_LANES) {
-      vec4 x[SLA2_ROWS_IN_FLIGHT];
-      [[unroll]] for (uint u = 0u; u < SLA2_ROWS_IN_FLIGHT; u++) {
-        uint at = sla2_index(pc.src_strides, b, h, min(n + u * ROW_LANES, end - 1u), d);
-        x[u] = vec4(load_src2(DT, at, step), load_src2(DT, at + 2u * step, step));
-      }
-      [[unroll]] for (uint u = 0u; u < SLA2_ROWS_IN_FLIGHT; u++)
-        amax = max(amax, max(max(abs(x[u].x), abs(x[u].y)), max(abs(x[u].z), abs(x[u].w))));
+      uint at = sla2_index(pc.src_strides, b, h, n, d);
+      vec2 x01 = load_src2(DT, at, step), x23 = load_src2(DT, at + 2u * step, step);
+      amax = max(amax, max(max(abs(x01.x), abs(x01.y)), max(abs(x23.x), abs(x23.y))));
     }
   red[tid] = amax;
   barrier();
@@ -53,25 +48,18 @@ void main() {
   }
   float sigma = sla2_int8_sigma(red[0]);
   if (tid == 0u) scales[bh * pc.T + t] = sigma;
-  for (uint n0 = begin + row_lane; n0 < end; n0 += SLA2_ROWS_IN_FLIGHT * ROW_LANES)
+  for (uint n = begin + row_lane; n < end; n += ROW_LANES)
     for (uint d = d0; d < pc.D; d += 4u * QUAD_LANES) {
-      vec4 x[SLA2_ROWS_IN_FLIGHT];
-      [[unroll]] for (uint u = 0u; u < SLA2_ROWS_IN_FLIGHT; u++) {
-        uint at = sla2_index(pc.src_strides, b, h, min(n0 + u * ROW_LANES, end - 1u), d);
-        x[u] = vec4(load_src2(DT, at, step), load_src2(DT, at + 2u * step, step));
-      }
-      [[unroll]] for (uint u = 0u; u < SLA2_ROWS_IN_FLIGHT; u++) {
-        uint n = n0 + u * ROW_LANES;
-        if (n >= end) break;
-        int c0 = sla2_int8_code(x[u].x, sigma), c1 = sla2_int8_code(x[u].y, sigma);
-        int c2 = sla2_int8_code(x[u].z, sigma), c3 = sla2_int8_code(x[u].w, sigma);
-        uint word = ((bh * pc.N + n) * pc.D + d) / 4u;
-        if (F16_CODES) {
-          halves[pc.f16_at + word] = sla2_pack_f16x4(sla2_f32_to_f16(float(c0)), sla2_f32_to_f16(float(c1)),
-                                                     sla2_f32_to_f16(float(c2)), sla2_f32_to_f16(float(c3)));
-        } else {
-          codes[word] = (uint(c0) & 0xFFu) | ((uint(c1) & 0xFFu) << 8) | ((uint(c2) & 0xFFu) << 16) | (uint(c3) << 24);
-        }
+      uint at = sla2_index(pc.src_strides, b, h, n, d);
+      vec2 x01 = load_src2(DT, at, step), x23 = load_src2(DT, at + 2u * step, step);
+      int c0 = sla2_int8_code(x01.x, sigma), c1 = sla2_int8_code(x01.y, sigma);
+      int c2 = sla2_int8_code(x23.x, sigma), c3 = sla2_int8_code(x23.y, sigma);
+      uint word = ((bh * pc.N + n) * pc.D + d) / 4u;
+      if (F16_CODES) {
+        halves[pc.f16_at + word] = sla2_pack_f16x4(sla2_f32_to_f16(float(c0)), sla2_f32_to_f16(float(c1)),
+                                                   sla2_f32_to_f16(float(c2)), sla2_f32_to_f16(float(c3)));
+      } else {
+        codes[word] = (uint(c0) & 0xFFu) | ((uint(c1) & 0xFFu) << 8) | ((uint(c2) & 0xFFu) << 16) | (uint(c3) << 24);
       }
     }
 }
