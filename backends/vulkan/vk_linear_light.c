@@ -13,19 +13,20 @@
 
 #include "backends/vulkan/vk_attention.h"
 
-#define LIGHT_ROWS 128u      /* query rows per LUT-row workgroup, capped by the query block */
-#define LIGHT_TILE 64u       /* keys per tile of that kernel, capped by the key block */
+#define LIGHT_TILE 64u       /* keys per tile of the LUT-row kernel, capped by the key block */
 #define STATE_WG 256u        /* invocations of the state kernel */
 #define STATE_BC 64u         /* rows per product of the state kernel */
 #define STATE_CHUNK_ROWS 1024u /* rows per state workgroup, unless the HBLK buffer is smaller */
 
-/* Invocations of the LUT-row kernel: two per query row. 128 rows per workgroup of 256 rather than
- * 64 of 128 took that kernel from 1.62 to 1.16 ms on the H100 (N = 32760, H = 12, bq 128): each
- * tile of phi(K~) and V read serves twice the rows. */
-static uint32_t light_wg(uint32_t br) { return 2u * br; }
-
 static uint32_t div_up(uint64_t a, uint64_t b) { return (uint32_t)((a + b - 1) / b); }
 static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+
+/* Query rows per workgroup of the LUT-row kernel, and its invocations: a whole 128-row query block
+ * per workgroup of 256, which took that kernel from 1.62 to 1.16 ms on the H100 (N = 32760,
+ * H = 12) against 64 rows per 128 (each tile of phi(K~) and V read serves twice the rows);
+ * smaller query blocks keep 64 rows (at most) per 128, the form measured before. */
+static uint32_t light_rows(const sla2_graph *g) { return g->bq >= 128 ? 128u : min_u32(64u, (uint32_t)g->bq); }
+static uint32_t light_wg(uint32_t br) { return br == 128u ? 256u : 128u; }
 
 /* Columns of the Z products: 16, or the device's N granularity where that is coarser. */
 static uint32_t z_columns(const vk_device *dev) {
@@ -57,7 +58,7 @@ bool vk_linear_light_fits(const vk_device *dev, const sla2_graph *g) {
   uint32_t v[4];
   vk_slot_strides(g, SLA2_SLOT_V, v);
   if (vk_slot_dtype(g, SLA2_SLOT_V) != SLA2_F16 || v[3] != 1u) return false;
-  const uint32_t D = (uint32_t)g->D, br = min_u32(LIGHT_ROWS, (uint32_t)g->bq), bc = min_u32(LIGHT_TILE, (uint32_t)g->bk);
+  const uint32_t D = (uint32_t)g->D, br = light_rows(g), bc = min_u32(LIGHT_TILE, (uint32_t)g->bk);
   uint32_t rows;
   return vk_cm2_products_fit(dev, br, bc, light_wg(br), D) && vk_cm2_products_fit(dev, D, STATE_BC, STATE_WG, D) &&
          state_chunks(g, z_columns(dev), &rows) > 0;
@@ -118,7 +119,7 @@ bool vk_linear_light_combines(const sla2_graph *g) {
 
 sla2_status vk_linear_light_attn(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
-  const uint32_t br = min_u32(LIGHT_ROWS, (uint32_t)g->bq), bc = min_u32(LIGHT_TILE, (uint32_t)g->bk);
+  const uint32_t br = light_rows(g), bc = min_u32(LIGHT_TILE, (uint32_t)g->bk);
   light_push p = {.N = (uint32_t)g->N, .bq = (uint32_t)g->bq, .bk = (uint32_t)g->bk, .Tm = (uint32_t)g->Tm,
                   .k = (uint32_t)g->k, .h_unscale = ldexpf(1.0f, scale_exponent(g->N))};
   vk_slot_strides(g, SLA2_SLOT_V, p.v_strides);
