@@ -61,11 +61,18 @@ const conf_case conf_cases[] = {
     {"f16_d128_light",    1, 2, 700, 128, 128, 128, 0.3,  SM,               Q8F8, true,  PB, RL, SLA2_F16,  BNHD},
     /* The widest head dimension: the backends' D > 128 paths. */
     {"d256_int8",         1, 1, 150, 256, 64,  32, 0.4,   SM,               Q8,   true,  PH, RL, SLA2_F32,  BHND},
+    /* 16-bit q, k, v whose rows have an odd number of elements (a pair of channels straddles
+     * two words on every other row), in two quant modes. */
+    {"f16_odd_rows",      1, 2, 200, 64,  64,  32, 0.3,   SM,               Q8F8, true,  PH, RL, SLA2_F16,  ODD_ROWS},
+    {"bf16_odd_rows_none", 1, 2, 150, 64, 128, 64, 0.4,   SM,               QN,   true,  PH, RL, SLA2_BF16, ODD_ROWS},
 };
 const size_t conf_case_count = sizeof conf_cases / sizeof conf_cases[0];
 
 void layout_strides(sla2_layout layout, const int64_t s[4], int64_t out[4]) {
-  if (layout == SLA2_LAYOUT_BNHD) {
+  if (layout == ODD_ROWS) {
+    const int64_t row = s[3] + 1;
+    out[3] = 1, out[2] = row, out[1] = s[2] * row, out[0] = s[1] * s[2] * row;
+  } else if (layout == SLA2_LAYOUT_BNHD) {
     out[3] = 1, out[1] = s[3], out[2] = s[1] * s[3], out[0] = s[2] * s[1] * s[3];
   } else {
     out[3] = 1, out[2] = s[3], out[1] = s[2] * s[3], out[0] = s[1] * s[2] * s[3];

@@ -39,7 +39,11 @@ void problem_free(problem *p);
 /* Floats of an f32 slot, or of an external slot converted to f32 in BHND order (fresh malloc). */
 float *problem_slot_as_f32(const problem *p, int slot, const void *data);
 
-/* Row-major [B,H,N,D] strides of a layout. */
+/* Test-only layout of q, k and v: BHND with rows of D + 1 elements, so in a 16-bit tensor the
+ * channel pairs of every other row straddle 32-bit words (the backends' unaligned load paths). */
+#define ODD_ROWS ((sla2_layout)0x100)
+
+/* Row-major [B,H,N,D] strides of a layout (ODD_ROWS: rows padded by one element). */
 void layout_strides(sla2_layout layout, const int64_t shape[4], int64_t out[4]);
 
 /* Expected NMSE bound for the final output and the sparse branch of a case. */
