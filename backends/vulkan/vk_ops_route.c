@@ -32,7 +32,7 @@ static sla2_status project(vk_run *r, int means, int w, int64_t T, vk_buffer *ou
   d.bind[1] = r->buf[w];
   d.bind[2] = out;
   d.push = &p, d.push_bytes = sizeof p;
-  d.groups[0] = div_up(T, 8), d.groups[1] = (uint32_t)g->H, d.groups[2] = (uint32_t)g->B;
+  d.groups[0] = div_up(T, 8) /* route_project's RT */, d.groups[1] = (uint32_t)g->H, d.groups[2] = (uint32_t)g->B;
   return vk_dispatch(r, &d);
 }
 
