@@ -2,11 +2,14 @@
  *
  * colstats: per (b, h, channel) over all N rows, the sum of K (double, for the smooth_k mean)
  * and the max |V| (for sigma_v), in one pass over both tensors.
- * rowblock: per block of rows, the channel means (POOL) and the INT8 codes with their scale
- * (QUANTIZE_INT8), in one pass plus a re-read of the block for the codes (it is in L1/L2 then).
+ * rowblock: per block of rows, the channel means (POOL), the INT8 codes with their scale
+ * (QUANTIZE_INT8) and, for the memory-light linear branch, phi(q) per row, in one pass plus a
+ * re-read of the block for the codes (it is in L1/L2 then).
  *
  * A lane owns 4 consecutive channels (d = 4 lane + 128 c), so rows load as 16-byte (f32) or
  * 8-byte (f16/bf16) vectors where the view allows. */
+#include <string.h>
+
 #include "backends/cuda/cuda_common.cuh"
 #include "core/error.h"
 
@@ -66,31 +69,65 @@ extern "C" sla2_status cuda_colstats_launch(const cuda_exec *x, cuda_t4 k, doubl
   return cuda_check_launch("column statistics");
 }
 
+/* phi(q) of one row held by a warp as 4 channels per lane (lanes with `on` false hold none):
+ * softmax with a fast exp and one reciprocal (the rounding to 16 bits that follows is coarser
+ * than their error), rounded into p.phiq, and qz = phi16(q) . ztot from the rounded values. */
+__device__ inline void phiq_row(const float x[LANE_CH], bool on, const float z4[LANE_CH], const cuda_phiq_out &p,
+                                long long row, int D, int d4, int lane) {
+  float m = on ? fmaxf(fmaxf(x[0], x[1]), fmaxf(x[2], x[3])) : -INFINITY;
+  m = warp_max(m);
+  float e[LANE_CH], sum = 0.0f;
+#pragma unroll
+  for (int u = 0; u < LANE_CH; u++) e[u] = on ? __expf(x[u] - m) : 0.0f, sum += e[u];
+  const float inv = 1.0f / warp_sum(sum);
+  float z = 0.0f;
+  if (on) {
+    float phi[LANE_CH], rounded[LANE_CH];
+#pragma unroll
+    for (int u = 0; u < LANE_CH; u++) phi[u] = e[u] * inv;
+    store4_16(p.phiq, row * D + d4, phi, p.bf16, rounded);
+#pragma unroll
+    for (int u = 0; u < LANE_CH; u++) z += rounded[u] * z4[u];
+  }
+  z = warp_sum(z);
+  if (lane == 0) p.qz[row] = z;
+}
+
+/* PHI: also the light branch's phi(q) rows (D <= 128: channel pass 0 only), so Q is read once. */
+template <bool PHI>
 __global__ void __launch_bounds__(32 * ROWBLOCK_WARPS)
 rowblock_kernel(cuda_t4 in, bool vec, int H, int N, int D, int block, int T, float *mean_out, int8_t *codes,
-                float *scales) {
+                float *scales, cuda_phiq_out phi) {
   __shared__ double sred[ROWBLOCK_WARPS][MAX_PASSES * 128];
   __shared__ float ared[ROWBLOCK_WARPS];
   __shared__ float s_sigma;
   const int t = blockIdx.x, bh = blockIdx.y, b = bh / H, h = bh % H;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int begin = t * block, len = min(N, begin + block) - begin;
-  float amax = 0.0f;
+  float amax = 0.0f, z4[LANE_CH] = {0.0f, 0.0f, 0.0f, 0.0f};
+  if (PHI && LANE_CH * lane < D)
+#pragma unroll
+    for (int u = 0; u < LANE_CH; u++) z4[u] = phi.ztot[(long long)bh * D + LANE_CH * lane + u];
 #pragma unroll
   for (int c = 0; c < MAX_PASSES; c++) {
     const int d = LANE_CH * lane + 128 * c;
+    const bool on = d < D;
     double s[LANE_CH] = {0.0, 0.0, 0.0, 0.0};
-    if (d < D)
+    if (128 * c < D) /* whole warps: phi reduces across the lanes */
       for (int r0 = warp; r0 < len; r0 += ROW_BATCH * ROWBLOCK_WARPS) {
         float x[ROW_BATCH][LANE_CH];
 #pragma unroll
         for (int q = 0; q < ROW_BATCH; q++)
-          if (r0 + q * ROWBLOCK_WARPS < len) t4_load4(in, b, h, begin + r0 + q * ROWBLOCK_WARPS, d, vec, x[q]);
+          if (on && r0 + q * ROWBLOCK_WARPS < len) t4_load4(in, b, h, begin + r0 + q * ROWBLOCK_WARPS, d, vec, x[q]);
 #pragma unroll
-        for (int q = 0; q < ROW_BATCH; q++)
-          if (r0 + q * ROWBLOCK_WARPS < len)
+        for (int q = 0; q < ROW_BATCH; q++) {
+          const int r = r0 + q * ROWBLOCK_WARPS;
+          if (r >= len) break;
+          if (on)
 #pragma unroll
             for (int u = 0; u < LANE_CH; u++) s[u] += (double)x[q][u], amax = fmaxf(amax, fabsf(x[q][u]));
+          if (PHI && c == 0) phiq_row(x[q], on, z4, phi, (long long)bh * N + begin + r, D, d, lane);
+        }
       }
 #pragma unroll
     for (int u = 0; u < LANE_CH; u++) sred[warp][128 * c + LANE_CH * lane + u] = s[u];
@@ -136,11 +173,18 @@ rowblock_kernel(cuda_t4 in, bool vec, int H, int N, int D, int block, int T, flo
 }
 
 extern "C" sla2_status cuda_rowblock_launch(const cuda_exec *x, cuda_t4 in, int block, float *mean_out, int8_t *codes,
-                                            float *scales) {
+                                            float *scales, const cuda_phiq_out *phi) {
   const sla2_graph *g = x->g;
   const int T = (int)((g->N + block - 1) / block);
+  if (phi && g->D > 128) return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: phi(q) with the row blocks needs D <= 128");
   dim3 grid((unsigned)T, (unsigned)(g->B * g->H));
-  rowblock_kernel<<<grid, 32 * ROWBLOCK_WARPS, 0, x->dev->stream>>>(in, cuda_t4_vec4(in), (int)g->H, (int)g->N,
-                                                                    (int)g->D, block, T, mean_out, codes, scales);
+  cuda_phiq_out none;
+  memset(&none, 0, sizeof none);
+  if (phi)
+    rowblock_kernel<true><<<grid, 32 * ROWBLOCK_WARPS, 0, x->dev->stream>>>(
+        in, cuda_t4_vec4(in), (int)g->H, (int)g->N, (int)g->D, block, T, mean_out, codes, scales, *phi);
+  else
+    rowblock_kernel<false><<<grid, 32 * ROWBLOCK_WARPS, 0, x->dev->stream>>>(
+        in, cuda_t4_vec4(in), (int)g->H, (int)g->N, (int)g->D, block, T, mean_out, codes, scales, none);
   return cuda_check_launch("row blocks");
 }

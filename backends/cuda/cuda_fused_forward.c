@@ -5,16 +5,17 @@
  * sparse node reads Q/KS/V or the codes; so this plan writes those and skips KS (int8 modes),
  * PHIQ, PHIK and OL (the light path below keeps its scratch in them):
  *   1. column statistics: sum of K (smooth_k mean) and max |V| (sigma_v), one pass over K and V
- *   2. Q blocks: QBAR and, in int8 modes, QCODES/QSCALE, one pass over Q
- *   3. K blocks (cuda_fused_kv.cu): KBAR, KS (quant none; as the 16-bit hi + lo halves where the
+ *   2. K blocks (cuda_fused_kv.cu): KBAR, KS (quant none; as the 16-bit hi + lo halves where the
  *      sparse kernel would split K~ itself), KCODES/KSCALE, VCODES/VSCALE, HBLK,
  *      ZBLK, HTOT, ZTOT from K and V directly (phi(K~) never leaves the chip)
+ *   3. Q blocks: QBAR and, in int8 modes, QCODES/QSCALE, one pass over Q (on the light path
+ *      also phi(q) and phi(q) . Z_tot per row)
  *   4. ROUTE and 5. SPARSE_ATTN as nodes
  *   6. the linear branch with phi(Q) computed in place and COMBINE in its epilogue: O written once
- * On Hopper, where cuda_linear_light_applies, step 3 writes phi(K~) in V's type and no h_j at all
+ * On Hopper, where cuda_linear_light_applies, step 2 writes phi(K~) in V's type and no h_j at all
  * (so no HBLK / ZBLK), H_tot comes from one tensor-core pass over phi(K~) and V
  * (cuda_light_htot.cu), and step 6 is the memory-light form on the sparse kernel's pipeline
- * (cuda_linear_wgmma.cu), prepared (phi(q), the split H_tot) right after step 3.
+ * (cuda_linear_wgmma.cu), prepared (the split H_tot) right after step 3.
  * Per-stage timing and keep_intermediates run node by node instead (cuda_backend.c). */
 #include <string.h>
 
@@ -52,11 +53,7 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
     if (st == SLA2_OK) st = cuda_colstats_launch(x, k, ksum, v, vamax);
     if (st != SLA2_OK) return st;
   }
-  /* 2. Q blocks */
-  st = cuda_rowblock_launch(x, q, (int)g->bq, (float *)buf[SLA2_SLOT_QBAR], quant ? (int8_t *)buf[SLA2_SLOT_QCODES] : NULL,
-                            quant ? (float *)buf[SLA2_SLOT_QSCALE] : NULL);
-  if (st != SLA2_OK) return st;
-  /* 3. K blocks */
+  /* 2. K blocks */
   cuda_kv_args ka;
   memset(&ka, 0, sizeof ka);
   ka.src = k, ka.v = v, ka.fused = 1, ka.ksum = ksum, ka.vamax = vamax;
@@ -79,6 +76,13 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
   }
   ka.htot = light ? NULL : (float *)buf[SLA2_SLOT_HTOT], ka.ztot = (float *)buf[SLA2_SLOT_ZTOT];
   if ((st = cuda_kv_launch(x, &ka, kv_part)) != SLA2_OK) return st;
+  /* 3. Q blocks, on the light path with phi(q) and qz (they need Z_tot from step 2) */
+  cuda_phiq_out phi;
+  phi.ztot = (const float *)buf[SLA2_SLOT_ZTOT], phi.phiq = buf[SLA2_SLOT_PHIQ], phi.qz = (float *)buf[SLA2_SLOT_OL];
+  phi.bf16 = v.dtype == SLA2_BF16;
+  st = cuda_rowblock_launch(x, q, (int)g->bq, (float *)buf[SLA2_SLOT_QBAR], quant ? (int8_t *)buf[SLA2_SLOT_QCODES] : NULL,
+                            quant ? (float *)buf[SLA2_SLOT_QSCALE] : NULL, light ? &phi : NULL);
+  if (st != SLA2_OK) return st;
   if (light && (st = cuda_linear_light_prepare(x, kv_part)) != SLA2_OK) return st;
   /* 4. route, 5. sparse branch */
   if ((st = cuda_op_route(x, sla2_graph_find_node(g, SLA2_OP_ROUTE))) != SLA2_OK) return st;

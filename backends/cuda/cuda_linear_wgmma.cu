@@ -16,8 +16,9 @@
  * blocks (2 k <= Tn).
  *
  * Scratch in slots the fused forward does not expose (see cuda_internal.h): PHIK holds phi(K~)
- * (the K pass writes it), PHIQ phi(q) and OL phi(q) . Z_tot per row (light_phiq_kernel), HBLK
- * the halves of 2^s H_tot^T and ZBLK 2^-s per head (light_hsplit_kernel).
+ * (the K pass writes it), PHIQ phi(q) and OL phi(q) . Z_tot per row (the Q-block pass writes
+ * them, cuda_fused_blocks.cu), HBLK the halves of 2^s H_tot^T and ZBLK 2^-s per head
+ * (light_hsplit_kernel).
  *
  * Kernel: one CTA per (b, h, query block of 64 NC rows). Warpgroup 0 (one thread) loads phi(Q)
  * once, then ring entry 0 = the halves of H_tot^T (hi in the K slot, lo in the V slot), then for
@@ -241,49 +242,6 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
 #endif
 }
 
-#define PHIQ_ROWS 4 /* rows per warp, their loads in flight together */
-
-/* phi(q) (softmax over channels; the light path takes no other map) rounded to the 16-bit type
- * into phiq, and qz = phi16(q) . Z_tot (f32). Fast exp and one reciprocal per row: the rounding
- * to 16 bits that follows is coarser than their error, and den uses the rounded values. */
-__global__ void __launch_bounds__(256) light_phiq_kernel(cuda_t4 q, bool vec, int H, int N, int D, const float *ztot,
-                                                         bool bf16, void *phiq, float *qz) {
-  const int bh = blockIdx.y, b = bh / H, h = bh % H, lane = threadIdx.x % 32, d4 = 4 * lane;
-  const int n0 = (blockIdx.x * 8 + threadIdx.x / 32) * PHIQ_ROWS;
-  const bool on = d4 < D;
-  float z4[4] = {0.0f, 0.0f, 0.0f, 0.0f}, x[PHIQ_ROWS][4];
-#pragma unroll
-  for (int u = 0; u < 4; u++) z4[u] = on ? ztot[(long long)bh * D + d4 + u] : 0.0f;
-#pragma unroll
-  for (int r = 0; r < PHIQ_ROWS; r++) {
-#pragma unroll
-    for (int u = 0; u < 4; u++) x[r][u] = -INFINITY;
-    if (on && n0 + r < N) t4_load4(q, b, h, n0 + r, d4, vec, x[r]);
-  }
-#pragma unroll
-  for (int r = 0; r < PHIQ_ROWS; r++) {
-    const int n = n0 + r;
-    if (n >= N) break; /* whole warps */
-    float m = fmaxf(fmaxf(x[r][0], x[r][1]), fmaxf(x[r][2], x[r][3]));
-    m = warp_max(m);
-    float e[4], sum = 0.0f;
-#pragma unroll
-    for (int u = 0; u < 4; u++) e[u] = on ? __expf(x[r][u] - m) : 0.0f, sum += e[u];
-    const float inv = 1.0f / warp_sum(sum);
-    float z = 0.0f;
-    if (on) {
-      float phi[4], rounded[4];
-#pragma unroll
-      for (int u = 0; u < 4; u++) phi[u] = e[u] * inv;
-      store4_16(phiq, ((long long)bh * N + n) * D + d4, phi, bf16, rounded);
-#pragma unroll
-      for (int u = 0; u < 4; u++) z += rounded[u] * z4[u];
-    }
-    z = warp_sum(z);
-    if (lane == 0) qz[(long long)bh * N + n] = z;
-  }
-}
-
 /* Per head: 2^s H_tot^T as hi + lo halves in the 16-bit type ([bh][2][D][D], row e holds column e
  * of H_tot) with s such that max |2^s H_tot| < 2^14 (f16's range), and 2^-s. */
 __global__ void __launch_bounds__(256) light_hsplit_kernel(const float *htot, int D, bool bf16, uint16_t *out,
@@ -347,16 +305,12 @@ extern "C" bool cuda_linear_light_applies(const cuda_exec *x) {
 
 extern "C" sla2_status cuda_linear_light_prepare(const cuda_exec *x, void *scratch) {
   const sla2_graph *g = x->g;
-  const cuda_t4 q = cuda_t4_of(x, SLA2_SLOT_Q);
   const long long BH = g->B * g->H;
   const bool bf16 = cuda_t4_of(x, SLA2_SLOT_V).dtype == SLA2_BF16;
   float *htot = (float *)x->buf[SLA2_SLOT_HTOT];
   sla2_status st = cuda_light_htot_launch(x, x->buf[SLA2_SLOT_PHIK], scratch, htot);
   if (st != SLA2_OK) return st;
   cudaStream_t s = x->dev->stream;
-  light_phiq_kernel<<<dim3(cdiv_u(g->N, 8 * PHIQ_ROWS), (unsigned)BH), 256, 0, s>>>(
-      q, cuda_t4_vec4(q), (int)g->H, (int)g->N, (int)g->D, (const float *)x->buf[SLA2_SLOT_ZTOT], bf16,
-      x->buf[SLA2_SLOT_PHIQ], (float *)x->buf[SLA2_SLOT_OL]);
   light_hsplit_kernel<<<(unsigned)BH, 256, 0, s>>>(htot, (int)g->D, bf16, (uint16_t *)x->buf[SLA2_SLOT_HBLK],
                                                    (float *)x->buf[SLA2_SLOT_ZBLK]);
   return cuda_check_launch("linear (wgmma) preparation");
