@@ -3,7 +3,8 @@
  * else that is a function of one key block of K and V:
  *   K~ = K - mean (the oracle's double subtraction, one rounding), KS where a later node reads it,
  *   KBAR (double sums), KCODES/KSCALE (block amax; exact encoders), phi(K~), VCODES/VSCALE.
- * So K and V are read once (K~ waits in shared memory for its block's codes) and PHIK never exists.
+ * So K and V are read once (K~ waits in shared memory for its block's codes, or with h_j is
+ * re-read from L1/L2) and PHIK never exists.
  *
  * One CTA of 16 warps per (b, h, group of G consecutive key blocks); per block:
  *   rows:    warp w takes rows w, w+16, ...; a lane owns channels 4 lane .. 4 lane + 3. phi and V
@@ -44,7 +45,7 @@ __global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_
   float *zred = vs + staged;                      /* [KV_WARPS][128] */
   double *kred = (double *)(zred + KV_WARPS * 128); /* [KV_WARPS][128] */
   float *ared = (float *)(kred + KV_WARPS * 128);   /* [KV_WARPS] */
-  float *ktil = ared + KV_WARPS;                    /* [bk][D] K~ of the block, for its codes */
+  float *ktil = ared + KV_WARPS;                    /* !PRODUCT: [bk][D] K~ of the block, for its codes */
   __shared__ float s_sigma;
 
   const cuda_kv_args &a = p.a;
@@ -124,7 +125,8 @@ __global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_
               }
 #pragma unroll
               for (int u = 0; u < 4; u++) kp[u] += (double)x[q][u], amax = fmaxf(amax, fabsf(x[q][u]));
-              if (a.kcodes) *reinterpret_cast<float4 *>(ktil + r * D + d4) = make_float4(x[q][0], x[q][1], x[q][2], x[q][3]);
+              if (!PRODUCT && a.kcodes)
+                *reinterpret_cast<float4 *>(ktil + r * D + d4) = make_float4(x[q][0], x[q][1], x[q][2], x[q][3]);
             }
             phi_row4(x[q], on, p.fmap, phi);
             if (on && a.phik16)
@@ -229,8 +231,28 @@ __global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_
     }
     __syncthreads(); /* phis / vs / reductions are rewritten by the next block; s_sigma is final */
 
-    /* INT8 codes of K~ from the block's rows kept in shared memory */
-    if (FUSED && a.kcodes && on) {
+    /* INT8 codes of K~: from the block's rows kept in shared memory, or (PRODUCT, whose staging
+     * leaves no room for them on every device) re-read from L1/L2 with the mean subtracted again */
+    if (FUSED && a.kcodes && on && PRODUCT) {
+      const float sigma = s_sigma, rcp = 1.0f / sigma;
+      for (int r_base = warp; r_base < len; r_base += BATCH * KV_WARPS) {
+        float x[BATCH][4];
+#pragma unroll
+        for (int q = 0; q < BATCH; q++)
+          if (r_base + q * KV_WARPS < len) t4_load4(a.src, b, h, begin + r_base + q * KV_WARPS, d4, p.src_vec, x[q]);
+#pragma unroll
+        for (int q = 0; q < BATCH; q++) {
+          const int n = begin + r_base + q * KV_WARPS;
+          if (r_base + q * KV_WARPS >= len) break;
+          unsigned packed = 0;
+#pragma unroll
+          for (int u = 0; u < 4; u++)
+            packed |= (unsigned)(uint8_t)int8_code_rcp((float)((double)x[q][u] - mean_s[d4 + u]), sigma, rcp) << (8 * u);
+          *reinterpret_cast<unsigned *>(a.kcodes + ((long long)bh * p.N + n) * D + d4) = packed;
+        }
+      }
+    }
+    if (FUSED && a.kcodes && on && !PRODUCT) {
       const float sigma = s_sigma, rcp = 1.0f / sigma;
       for (int r = warp; r < len; r += KV_WARPS) {
         const float4 x = *reinterpret_cast<const float4 *>(ktil + r * D + d4);
@@ -241,7 +263,7 @@ __global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_
         *reinterpret_cast<unsigned *>(a.kcodes + ((long long)bh * p.N + begin + r) * D + d4) = packed;
       }
     }
-    if (FUSED && a.kcodes) __syncthreads(); /* ktil is rewritten by the next block */
+    if (FUSED && !PRODUCT && a.kcodes) __syncthreads(); /* ktil is rewritten by the next block */
   }
 
   /* the group's totals */
@@ -320,7 +342,7 @@ extern "C" sla2_status cuda_kv_launch(const cuda_exec *x, const cuda_kv_args *a,
   const bool product = a->htot != NULL; /* else only z and the per-row outputs */
   const size_t smem = (product ? (size_t)2 * p.bk * p.stride * sizeof(float) : 0) +
                       KV_WARPS * 128 * (sizeof(float) + sizeof(double)) + KV_WARPS * sizeof(float) +
-                      (a->fused && a->kcodes ? (size_t)p.bk * p.D * sizeof(float) : 0);
+                      (a->fused && a->kcodes && !product ? (size_t)p.bk * p.D * sizeof(float) : 0);
   if (smem + 2048 > x->dev->smem_optin) /* + the static mean / sigma_v arrays */
     return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda kv_state: %zu bytes of shared memory needed", smem);
   cudaStream_t s = x->dev->stream;
