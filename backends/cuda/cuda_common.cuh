@@ -81,6 +81,14 @@ __device__ inline int8_t int8_code_rcp(float x, float sigma, float rcp) {
   return (int8_t)fminf(fmaxf(lo, -(float)SLA2_INT8_MAX), (float)SLA2_INT8_MAX);
 }
 
+/* The INT8 codes of 4 consecutive channels packed into one word, channel 0 in the low byte. */
+__device__ inline unsigned int8_codes4(const float x[4], float sigma, float rcp) {
+  unsigned packed = 0;
+#pragma unroll
+  for (int u = 0; u < 4; u++) packed |= (unsigned)(uint8_t)int8_code_rcp(x[u], sigma, rcp) << (8 * u);
+  return packed;
+}
+
 /* f32 -> E4M3 in one conversion instruction (round half to even, saturating); NaN excluded. */
 __device__ inline uint8_t e4m3_hw(float f) { return (uint8_t)__nv_cvt_float_to_fp8(f, __NV_SATFINITE, __NV_E4M3); }
 

@@ -8,8 +8,6 @@
  *
  * A lane owns 4 consecutive channels (d = 4 lane + 128 c), so rows load as 16-byte (f32) or
  * 8-byte (f16/bf16) vectors where the view allows. */
-#include <string.h>
-
 #include "backends/cuda/cuda_common.cuh"
 #include "core/error.h"
 
@@ -163,10 +161,7 @@ rowblock_kernel(cuda_t4 in, bool vec, int H, int N, int D, int block, int T, flo
       for (int q = 0; q < ROW_BATCH; q++) {
         const int r = r0 + q * ROWBLOCK_WARPS;
         if (r >= len) break;
-        unsigned packed = 0;
-#pragma unroll
-        for (int u = 0; u < LANE_CH; u++) packed |= (unsigned)(uint8_t)int8_code_rcp(x[q][u], sigma, rcp) << (8 * u);
-        *reinterpret_cast<unsigned *>(codes + ((long long)bh * N + begin + r) * D + d) = packed;
+        *reinterpret_cast<unsigned *>(codes + ((long long)bh * N + begin + r) * D + d) = int8_codes4(x[q], sigma, rcp);
       }
     }
   }
@@ -178,13 +173,9 @@ extern "C" sla2_status cuda_rowblock_launch(const cuda_exec *x, cuda_t4 in, int 
   const int T = (int)((g->N + block - 1) / block);
   if (phi && g->D > 128) return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: phi(q) with the row blocks needs D <= 128");
   dim3 grid((unsigned)T, (unsigned)(g->B * g->H));
-  cuda_phiq_out none;
-  memset(&none, 0, sizeof none);
-  if (phi)
-    rowblock_kernel<true><<<grid, 32 * ROWBLOCK_WARPS, 0, x->dev->stream>>>(
-        in, cuda_t4_vec4(in), (int)g->H, (int)g->N, (int)g->D, block, T, mean_out, codes, scales, *phi);
-  else
-    rowblock_kernel<false><<<grid, 32 * ROWBLOCK_WARPS, 0, x->dev->stream>>>(
-        in, cuda_t4_vec4(in), (int)g->H, (int)g->N, (int)g->D, block, T, mean_out, codes, scales, none);
+  const cuda_phiq_out none{};
+  const auto kernel = phi ? rowblock_kernel<true> : rowblock_kernel<false>;
+  kernel<<<grid, 32 * ROWBLOCK_WARPS, 0, x->dev->stream>>>(in, cuda_t4_vec4(in), (int)g->H, (int)g->N, (int)g->D, block,
+                                                           T, mean_out, codes, scales, phi ? *phi : none);
   return cuda_check_launch("row blocks");
 }

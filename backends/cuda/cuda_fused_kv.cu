@@ -233,34 +233,29 @@ __global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_
 
     /* INT8 codes of K~: from the block's rows kept in shared memory, or (PRODUCT, whose staging
      * leaves no room for them on every device) re-read from L1/L2 with the mean subtracted again */
-    if (FUSED && a.kcodes && on && PRODUCT) {
+    if (FUSED && a.kcodes && on) {
       const float sigma = s_sigma, rcp = 1.0f / sigma;
-      for (int r_base = warp; r_base < len; r_base += BATCH * KV_WARPS) {
-        float x[BATCH][4];
+      if constexpr (PRODUCT) {
+        for (int r_base = warp; r_base < len; r_base += BATCH * KV_WARPS) {
+          float x[BATCH][4];
 #pragma unroll
-        for (int q = 0; q < BATCH; q++)
-          if (r_base + q * KV_WARPS < len) t4_load4(a.src, b, h, begin + r_base + q * KV_WARPS, d4, p.src_vec, x[q]);
+          for (int q = 0; q < BATCH; q++)
+            if (r_base + q * KV_WARPS < len) t4_load4(a.src, b, h, begin + r_base + q * KV_WARPS, d4, p.src_vec, x[q]);
 #pragma unroll
-        for (int q = 0; q < BATCH; q++) {
-          const int n = begin + r_base + q * KV_WARPS;
-          if (r_base + q * KV_WARPS >= len) break;
-          unsigned packed = 0;
+          for (int q = 0; q < BATCH; q++) {
+            const int n = begin + r_base + q * KV_WARPS;
+            if (r_base + q * KV_WARPS >= len) break;
 #pragma unroll
-          for (int u = 0; u < 4; u++)
-            packed |= (unsigned)(uint8_t)int8_code_rcp((float)((double)x[q][u] - mean_s[d4 + u]), sigma, rcp) << (8 * u);
-          *reinterpret_cast<unsigned *>(a.kcodes + ((long long)bh * p.N + n) * D + d4) = packed;
+            for (int u = 0; u < 4; u++) x[q][u] = (float)((double)x[q][u] - mean_s[d4 + u]);
+            *reinterpret_cast<unsigned *>(a.kcodes + ((long long)bh * p.N + n) * D + d4) = int8_codes4(x[q], sigma, rcp);
+          }
         }
-      }
-    }
-    if (FUSED && a.kcodes && on && !PRODUCT) {
-      const float sigma = s_sigma, rcp = 1.0f / sigma;
-      for (int r = warp; r < len; r += KV_WARPS) {
-        const float4 x = *reinterpret_cast<const float4 *>(ktil + r * D + d4);
-        const float xs[4] = {x.x, x.y, x.z, x.w};
-        unsigned packed = 0;
-#pragma unroll
-        for (int u = 0; u < 4; u++) packed |= (unsigned)(uint8_t)int8_code_rcp(xs[u], sigma, rcp) << (8 * u);
-        *reinterpret_cast<unsigned *>(a.kcodes + ((long long)bh * p.N + begin + r) * D + d4) = packed;
+      } else {
+        for (int r = warp; r < len; r += KV_WARPS) {
+          const float4 x = *reinterpret_cast<const float4 *>(ktil + r * D + d4);
+          const float xs[4] = {x.x, x.y, x.z, x.w};
+          *reinterpret_cast<unsigned *>(a.kcodes + ((long long)bh * p.N + begin + r) * D + d4) = int8_codes4(xs, sigma, rcp);
+        }
       }
     }
     if (FUSED && !PRODUCT && a.kcodes) __syncthreads(); /* ktil is rewritten by the next block */
