@@ -16,6 +16,10 @@ typedef struct attn_args {
   cuda_t4 q, k, v, o;        /* q, k, v unused where the quant mode reads codes */
   const void *klo;           /* mma, quant none with f32 K~: K~ - hi(K~) in Q's type, k = hi(K~) */
   float *lse;                /* NULL: not wanted */
+  const float *lse_shift;    /* NULL, or per query row [B,H,N]: k is the raw K and the contract's
+                              * scores are s q.k - lse_shift (smooth_k's softmax-invariant shift
+                              * s q.mean_N(K)), so only the LSE takes it off. May alias lse: each
+                              * row's shift is read before its LSE is written, by the same thread. */
   const int *lut;            /* NULL: dense */
   const int8_t *qc, *kc;     /* int8 codes [B,H,N,D] */
   const float *qs, *ks;      /* their scales [B,H,Tm], [B,H,Tn] */
@@ -45,6 +49,13 @@ __device__ inline int attn_key(const attn_args &a, const int *lut_row, int p, in
   const int t = p / a.bk, j = lut_row[t];
   *block = j;
   return j * a.bk + (p - t * a.bk);
+}
+
+/* Stores row n's LSE (natural log) as the contract defines it: less the row's lse_shift where the
+ * scores were taken against raw K. */
+__device__ inline void attn_store_lse(const attn_args &a, int bh, int n, float lse) {
+  const long long at = (long long)bh * a.N + n;
+  a.lse[at] = a.lse_shift ? lse - a.lse_shift[at] : lse;
 }
 
 /* e4m3 code -> f32 (core/numeric.c's sla2_e4m3_to_f32). */

@@ -320,8 +320,8 @@ __global__ void __launch_bounds__(MMA_THREADS, FP8 ? 1 : 3) attn_mma_kernel(attn
       if (nb < nend) t4_store(a.o, b, h, nb, c, o[dn][2 + e] * cs * inv1);
     }
   if (a.lse && t == 0) {
-    if (na < nend) a.lse[(long long)bh * a.N + na] = (m[0] + log2f(l[0])) * CUDA_LN2;
-    if (nb < nend) a.lse[(long long)bh * a.N + nb] = (m[1] + log2f(l[1])) * CUDA_LN2;
+    if (na < nend) attn_store_lse(a, bh, na, (m[0] + log2f(l[0])) * CUDA_LN2);
+    if (nb < nend) attn_store_lse(a, bh, nb, (m[1] + log2f(l[1])) * CUDA_LN2);
   }
 }
 

@@ -13,7 +13,10 @@
  * mbarriers: full (the copy engine's byte count) and empty (every consumer thread) per stage.
  * Keys past the row's end (partial last tile) are loaded from a valid block and masked to -inf;
  * rows past N come in as TMA's zero fill and are never stored.
- * S by mode, as in cuda_attn_mma.cu: quant none with an f32 K~ splits it into a 16-bit hi + lo
+ * S by mode, as in cuda_attn_mma.cu: quant none on the raw 16-bit K (the fused forward) takes one
+ * product, exact 16-bit products summed in f32 as dense attention; smooth_k's shift q.mean(K) is
+ * constant per row, so only the LSE takes it off (a.lse_shift). Quant none with an f32 K~ (the
+ * node path) splits it into a 16-bit hi + lo
  * (attn_split_k), two QK^T products summed keep S, and the LSE, at about f32 accuracy; int8 and
  * int8_fp8 take s8 codes (exact s32 sums) scaled per key block by s sigma_q sigma_k. int8_fp8
  * first runs the keys once for the exact row max, then rounds 448 P~ to E4M3 and multiplies
@@ -29,7 +32,7 @@
 
 /* What the kernel reads and how it forms S (template parameter MODE). */
 enum {
-  WG_DENSE = 0, /* 16-bit K as given */
+  WG_DENSE = 0, /* 16-bit K as given (dense; quant none on raw K, the LSE less a.lse_shift) */
   WG_SPLIT = 1, /* quant none, f32 K~ as 16-bit hi + lo */
   WG_INT8 = 2,  /* s8 codes of Q and K~, P V in V's type */
   WG_FP8 = 3,   /* int8_fp8: s8 codes, exact row max pass, P~ and V as exact E4M3 values in f16 */
@@ -327,8 +330,8 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     }
   }
   if (a.lse && q4 == 0) {
-    if (na < nend) a.lse[(long long)bh * a.N + na] = (m[0] + log2f(l[0])) * CUDA_LN2;
-    if (nb < nend) a.lse[(long long)bh * a.N + nb] = (m[1] + log2f(l[1])) * CUDA_LN2;
+    if (na < nend) attn_store_lse(a, bh, na, (m[0] + log2f(l[0])) * CUDA_LN2);
+    if (nb < nend) attn_store_lse(a, bh, nb, (m[1] + log2f(l[1])) * CUDA_LN2);
   }
 #elif defined(__CUDA_ARCH__)
   __trap(); /* only the sm_90a build has this kernel: a launch of any other fails loudly */
@@ -355,9 +358,13 @@ static bool wg_variant(const attn_args &a, int *mode, int *nc) {
     *mode = WG_INT8;
     return true;
   }
+  if (a.quant != SLA2_QMODE_NONE || a.q.dtype != a.v.dtype || !cuda_tma_ok(a.q, a.q.dtype)) return false;
+  if (a.k.dtype == a.q.dtype && !a.klo) { /* raw 16-bit K, smooth_k's shift in a.lse_shift */
+    *mode = WG_DENSE;
+    return cuda_tma_ok(a.k, a.q.dtype);
+  }
   *mode = WG_SPLIT; /* f32 K~, or its halves already split (a.klo) */
-  return a.quant == SLA2_QMODE_NONE && a.q.dtype == a.v.dtype && cuda_tma_ok(a.q, a.q.dtype) &&
-         (a.k.dtype == SLA2_F32 || (a.klo && cuda_tma_ok(a.k, a.q.dtype)));
+  return a.k.dtype == SLA2_F32 || (a.klo && cuda_tma_ok(a.k, a.q.dtype));
 }
 
 /* wg_layout<nc, dp, mode>::BYTES at run time (launch() asserts they agree). */
@@ -405,10 +412,8 @@ template <int NC>
 static sla2_status launch_mode(const wg_maps &maps, const attn_args &a, cuda_device_ctx *dev, long long BH, int mode) {
   const bool f16 = a.v.dtype == SLA2_F16;
   switch (mode) {
-  case WG_DENSE: /* 128-row CTAs only */
-    if constexpr (NC == 2)
-      return f16 ? launch_dp<NC, WG_DENSE, true>(maps, a, dev, BH) : launch_dp<NC, WG_DENSE, false>(maps, a, dev, BH);
-    return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: dense wgmma takes 128-row tiles");
+  case WG_DENSE:
+    return f16 ? launch_dp<NC, WG_DENSE, true>(maps, a, dev, BH) : launch_dp<NC, WG_DENSE, false>(maps, a, dev, BH);
   case WG_SPLIT:
     return f16 ? launch_dp<NC, WG_SPLIT, true>(maps, a, dev, BH) : launch_dp<NC, WG_SPLIT, false>(maps, a, dev, BH);
   case WG_INT8:
@@ -423,9 +428,9 @@ sla2_status attn_wgmma_launch(const attn_args &args, cuda_device_ctx *dev, long 
   if (!wg_variant(args, &mode, &nc))
     return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: attention arguments not for wgmma");
   attn_args a = args;
-  if (mode == WG_DENSE) a.rows = 128, a.Tm = (a.N + 127) / 128;
+  if (!a.lut) a.rows = 128, a.Tm = (a.N + 127) / 128;
   const long long B = BH / a.H;
-  const int box = mode == WG_DENSE ? WG_BN : a.bk;
+  const int box = a.lut ? a.bk : WG_BN;
   const void *klo = a.klo;
   sla2_status st = SLA2_OK;
   if (mode == WG_SPLIT && a.k.dtype == SLA2_F32) st = attn_split_k(a, dev, BH, a.q.dtype == SLA2_BF16, &a.k, &klo);

@@ -3,8 +3,9 @@
  * colstats: per (b, h, channel) over all N rows, the sum of K (double, for the smooth_k mean)
  * and the max |V| (for sigma_v), in one pass over both tensors.
  * rowblock: per block of rows, the channel means (POOL), the INT8 codes with their scale
- * (QUANTIZE_INT8) and, for the memory-light linear branch, phi(q) per row, in one pass plus a
- * re-read of the block for the codes (it is in L1/L2 then).
+ * (QUANTIZE_INT8) and, for the fused forward, phi(q) per row (memory-light linear branch) and
+ * s q . mean_N(K) per row (the LSE shift of attention on raw K), in one pass plus a re-read of the
+ * block for the codes (it is in L1/L2 then).
  *
  * A lane owns 4 consecutive channels (d = 4 lane + 128 c), so rows load as 16-byte (f32) or
  * 8-byte (f16/bf16) vectors where the view allows. */
@@ -95,17 +96,21 @@ __device__ inline void phiq_row(const float x[LANE_CH], bool on, const float z4[
 template <bool PHI>
 __global__ void __launch_bounds__(32 * ROWBLOCK_WARPS)
 rowblock_kernel(cuda_t4 in, bool vec, int H, int N, int D, int block, int T, float *mean_out, int8_t *codes,
-                float *scales, cuda_phiq_out phi) {
+                float *scales, cuda_phiq_out phi, cuda_qshift_out shift, float scale) {
   __shared__ double sred[ROWBLOCK_WARPS][MAX_PASSES * 128];
   __shared__ float ared[ROWBLOCK_WARPS];
   __shared__ float s_sigma;
   const int t = blockIdx.x, bh = blockIdx.y, b = bh / H, h = bh % H;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int begin = t * block, len = min(N, begin + block) - begin;
-  float amax = 0.0f, z4[LANE_CH] = {0.0f, 0.0f, 0.0f, 0.0f};
+  float amax = 0.0f, z4[LANE_CH] = {0.0f, 0.0f, 0.0f, 0.0f}, kmean4[LANE_CH] = {0.0f, 0.0f, 0.0f, 0.0f};
   if (PHI && LANE_CH * lane < D)
 #pragma unroll
     for (int u = 0; u < LANE_CH; u++) z4[u] = phi.ztot[(long long)bh * D + LANE_CH * lane + u];
+  if (shift.out && LANE_CH * lane < D) /* s mean_N(K): the row's shift is then one dot product */
+#pragma unroll
+    for (int u = 0; u < LANE_CH; u++)
+      kmean4[u] = (float)((double)scale * shift.ksum[(long long)bh * D + LANE_CH * lane + u] / (double)N);
 #pragma unroll
   for (int c = 0; c < MAX_PASSES; c++) {
     const int d = LANE_CH * lane + 128 * c;
@@ -125,6 +130,14 @@ rowblock_kernel(cuda_t4 in, bool vec, int H, int N, int D, int block, int T, flo
 #pragma unroll
             for (int u = 0; u < LANE_CH; u++) s[u] += (double)x[q][u], amax = fmaxf(amax, fabsf(x[q][u]));
           if (PHI && c == 0) phiq_row(x[q], on, z4, phi, (long long)bh * N + begin + r, D, d, lane);
+          if (shift.out && c == 0) {
+            float dot = 0.0f;
+            if (on)
+#pragma unroll
+              for (int u = 0; u < LANE_CH; u++) dot = fmaf(x[q][u], kmean4[u], dot);
+            dot = warp_sum(dot);
+            if (lane == 0) shift.out[(long long)bh * N + begin + r] = dot;
+          }
         }
       }
 #pragma unroll
@@ -168,14 +181,17 @@ rowblock_kernel(cuda_t4 in, bool vec, int H, int N, int D, int block, int T, flo
 }
 
 extern "C" sla2_status cuda_rowblock_launch(const cuda_exec *x, cuda_t4 in, int block, float *mean_out, int8_t *codes,
-                                            float *scales, const cuda_phiq_out *phi) {
+                                            float *scales, const cuda_phiq_out *phi, const cuda_qshift_out *shift) {
   const sla2_graph *g = x->g;
   const int T = (int)((g->N + block - 1) / block);
-  if (phi && g->D > 128) return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: phi(q) with the row blocks needs D <= 128");
+  if ((phi || shift) && g->D > 128)
+    return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: per-row outputs of the row blocks need D <= 128");
   dim3 grid((unsigned)T, (unsigned)(g->B * g->H));
-  const cuda_phiq_out none{};
+  const cuda_phiq_out no_phi{};
+  const cuda_qshift_out no_shift{};
   const auto kernel = phi ? rowblock_kernel<true> : rowblock_kernel<false>;
   kernel<<<grid, 32 * ROWBLOCK_WARPS, 0, x->dev->stream>>>(in, cuda_t4_vec4(in), (int)g->H, (int)g->N, (int)g->D, block,
-                                                           T, mean_out, codes, scales, phi ? *phi : none);
+                                                           T, mean_out, codes, scales, phi ? *phi : no_phi,
+                                                           shift ? *shift : no_shift, g->scale);
   return cuda_check_launch("row blocks");
 }

@@ -5,11 +5,11 @@
  * sparse node reads Q/KS/V or the codes; so this plan writes those and skips KS (int8 modes),
  * PHIQ, PHIK and OL (the light path below keeps its scratch in them):
  *   1. column statistics: sum of K (smooth_k mean) and max |V| (sigma_v), one pass over K and V
- *   2. K blocks (cuda_fused_kv.cu): KBAR, KS (quant none; as the 16-bit hi + lo halves where the
- *      sparse kernel would split K~ itself), KCODES/KSCALE, VCODES/VSCALE, HBLK,
- *      ZBLK, HTOT, ZTOT from K and V directly (phi(K~) never leaves the chip)
+ *   2. K blocks (cuda_fused_kv.cu): KBAR, KS (quant none with f32 inputs), KCODES/KSCALE,
+ *      VCODES/VSCALE, HBLK, ZBLK, HTOT, ZTOT from K and V directly (phi(K~) never leaves the chip)
  *   3. Q blocks: QBAR and, in int8 modes, QCODES/QSCALE, one pass over Q (on the light path
- *      also phi(q) and phi(q) . Z_tot per row)
+ *      also phi(q) and phi(q) . Z_tot per row; in quant none with 16-bit inputs the LSE shift
+ *      s q . mean_N(K) per row, as the sparse branch then reads the raw K)
  *   4. ROUTE and 5. SPARSE_ATTN as nodes
  *   6. the linear branch with phi(Q) computed in place and COMBINE in its epilogue: O written once
  * On Hopper, where cuda_linear_light_applies, step 2 writes phi(K~) in V's type and no h_j at all
@@ -57,15 +57,13 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
   cuda_kv_args ka;
   memset(&ka, 0, sizeof ka);
   ka.src = k, ka.v = v, ka.fused = 1, ka.ksum = ksum, ka.vamax = vamax;
-  /* The sparse node reads KS only in quant none, and there as 16-bit halves where its kernel
-   * splits K~: then this pass writes the halves into KS's buffer. */
+  /* The sparse node reads KS only in quant none, and with 16-bit inputs not even there: it takes
+   * the raw K (exact 16-bit products, as dense attention) and the Q-block pass's per-row LSE
+   * shift, written into the LSE output that the sparse kernel then overwrites row by row. */
   const sla2_node *sparse = sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN);
-  const bool presplit = !quant && cuda_attention_splits_k(x, sparse);
-  void *ks_lo = (char *)buf[SLA2_SLOT_KS] + 2 * BHD * (size_t)g->N; /* hi in the first half */
-  if (presplit)
-    ka.ks_hi = buf[SLA2_SLOT_KS], ka.ks_lo = ks_lo, ka.ks_split_bf16 = q.dtype == SLA2_BF16;
-  else
-    ka.ks = quant ? NULL : (float *)buf[SLA2_SLOT_KS];
+  const bool raw_k = !quant && k.dtype != SLA2_F32 && k.dtype == q.dtype;
+  float *lse_shift = raw_k && ksum && sparse->out[1] >= 0 ? (float *)buf[sparse->out[1]] : NULL;
+  ka.ks = quant || raw_k ? NULL : (float *)buf[SLA2_SLOT_KS];
   ka.kbar = (float *)buf[SLA2_SLOT_KBAR];
   if (quant) ka.kcodes = (int8_t *)buf[SLA2_SLOT_KCODES], ka.kscale = (float *)buf[SLA2_SLOT_KSCALE];
   if (fp8) ka.vcodes = (uint8_t *)buf[SLA2_SLOT_VCODES], ka.vscale = (float *)buf[SLA2_SLOT_VSCALE];
@@ -80,13 +78,15 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
   cuda_phiq_out phi;
   phi.ztot = (const float *)buf[SLA2_SLOT_ZTOT], phi.phiq = buf[SLA2_SLOT_PHIQ], phi.qz = (float *)buf[SLA2_SLOT_OL];
   phi.bf16 = v.dtype == SLA2_BF16;
+  const cuda_qshift_out shift = {ksum, lse_shift};
   st = cuda_rowblock_launch(x, q, (int)g->bq, (float *)buf[SLA2_SLOT_QBAR], quant ? (int8_t *)buf[SLA2_SLOT_QCODES] : NULL,
-                            quant ? (float *)buf[SLA2_SLOT_QSCALE] : NULL, light ? &phi : NULL);
+                            quant ? (float *)buf[SLA2_SLOT_QSCALE] : NULL, light ? &phi : NULL,
+                            lse_shift ? &shift : NULL);
   if (st != SLA2_OK) return st;
   if (light && (st = cuda_linear_light_prepare(x, kv_part)) != SLA2_OK) return st;
   /* 4. route, 5. sparse branch */
   if ((st = cuda_op_route(x, sla2_graph_find_node(g, SLA2_OP_ROUTE))) != SLA2_OK) return st;
-  st = presplit ? cuda_op_attention_presplit(x, sparse, buf[SLA2_SLOT_KS], ks_lo) : cuda_op_attention(x, sparse);
+  st = raw_k ? cuda_op_attention_raw_k(x, sparse, k, lse_shift) : cuda_op_attention(x, sparse);
   if (st != SLA2_OK) return st;
   /* 6. linear branch + combine */
   if (light) return cuda_linear_light_launch(x);

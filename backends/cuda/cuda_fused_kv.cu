@@ -115,14 +115,6 @@ __global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_
             if (on) {
               if (a.ks) *reinterpret_cast<float4 *>(a.ks + ((long long)bh * p.N + n) * D + d4) =
                   make_float4(x[q][0], x[q][1], x[q][2], x[q][3]);
-              if (a.ks_hi) { /* the sparse kernel's 16-bit halves, as its own split rounds them */
-                const long long at = ((long long)bh * p.N + n) * D + d4;
-                float hi[4], rest[4];
-                store4_16(a.ks_hi, at, x[q], a.ks_split_bf16, hi);
-#pragma unroll
-                for (int u = 0; u < 4; u++) rest[u] = x[q][u] - hi[u];
-                store4_16(a.ks_lo, at, rest, a.ks_split_bf16, nullptr);
-              }
 #pragma unroll
               for (int u = 0; u < 4; u++) kp[u] += (double)x[q][u], amax = fmaxf(amax, fabsf(x[q][u]));
               if (!PRODUCT && a.kcodes)

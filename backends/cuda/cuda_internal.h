@@ -64,11 +64,10 @@ sla2_status cuda_op_linear_attn(const cuda_exec *x, const sla2_node *node);
 sla2_status cuda_op_quantize_int8(const cuda_exec *x, const sla2_node *node);
 sla2_status cuda_op_quantize_fp8(const cuda_exec *x, const sla2_node *node);
 sla2_status cuda_op_attention(const cuda_exec *x, const sla2_node *node); /* SPARSE and DENSE */
-/* Whether SPARSE_ATTN splits its f32 K~ into hi + lo halves in Q's 16-bit type before the kernel
- * (quant none on the wgmma or mma kernel); the fused forward then has its K pass write the halves
- * (cuda_kv_args.ks_hi, ks_lo) and runs the node on them: hi and lo are contiguous [B, H, N, D]. */
-bool cuda_attention_splits_k(const cuda_exec *x, const sla2_node *node);
-sla2_status cuda_op_attention_presplit(const cuda_exec *x, const sla2_node *node, void *hi, const void *lo);
+/* SPARSE_ATTN in quant none on the raw K (Q's 16-bit type) instead of K~: the scores differ from
+ * the contract's by smooth_k's per-row constant s q . mean_N(K), which leaves the softmax as it is;
+ * lse_shift [B, H, N] holds that constant (NULL: none, K~ = K) and may be the LSE output itself. */
+sla2_status cuda_op_attention_raw_k(const cuda_exec *x, const sla2_node *node, cuda_t4 k, const float *lse_shift);
 /* The kernel SPARSE/DENSE of this graph would run on: "wgmma" (Hopper), "mma" or "simt" (tools). */
 const char *cuda_attention_path(const cuda_exec *x, const sla2_node *node);
 
@@ -88,11 +87,18 @@ typedef struct cuda_phiq_out {
   bool bf16;
 } cuda_phiq_out;
 
+/* The sparse branch's LSE shift on raw K (cuda_op_attention_raw_k), made by the pass over Q blocks:
+ * out [BH, N] = s q . (ksum / N), ksum the column sums of K [BH, D] (D <= 128). */
+typedef struct cuda_qshift_out {
+  const double *ksum;
+  float *out;
+} cuda_qshift_out;
+
 /* Per block of `block` rows of `in`: means (mean_out, [BH, T, D]) and/or INT8 codes and scales
- * (codes [BH, N, D], scales [BH, T]) and/or (phi non-NULL) the light branch's phi(q); NULL
- * outputs are skipped. */
+ * (codes [BH, N, D], scales [BH, T]) and/or (phi non-NULL) the light branch's phi(q) and/or
+ * (shift non-NULL) the LSE shift; NULL outputs are skipped. */
 sla2_status cuda_rowblock_launch(const cuda_exec *x, cuda_t4 in, int block, float *mean_out, int8_t *codes,
-                                 float *scales, const cuda_phiq_out *phi);
+                                 float *scales, const cuda_phiq_out *phi, const cuda_qshift_out *shift);
 
 /* The K-side pass (cuda_fused_kv.cu): h_j, z_j and their totals on tensor cores (3xTF32).
  * Node mode reads phi(K~) from PHIK; fused mode reads K and computes K~ (smooth_k), KBAR, phi,
@@ -105,9 +111,6 @@ typedef struct cuda_kv_args {
   const double *ksum;       /* fused, smooth_k: column sums of K [BH, D]; NULL: K~ = K */
   const unsigned *vamax;    /* fused int8_fp8: column amax of V [BH, D]; NULL: no V codes */
   float *ks;                /* fused: KS out where a later node reads it, else NULL */
-  void *ks_hi, *ks_lo;      /* fused, instead of KS: hi = round(K~), lo = round(K~ - hi) in Q's 16-bit
-                               type, contiguous [BH, N, D] each (see cuda_attention_splits_k) */
-  int ks_split_bf16;
   float *kbar;              /* fused: KBAR out */
   int8_t *kcodes;           /* fused int8 modes: KCODES / KSCALE out, else NULL */
   float *kscale;

@@ -105,7 +105,7 @@ __global__ void __launch_bounds__(SIMT_WARPS * 32) attn_simt_kernel(attn_args a)
       if (fp8) o = acc[u] * (a.vs[(long long)bh * a.D + d] / SLA2_FP8_P_SCALE) / l;
       t4_store(a.o, b, h, n, d, o);
     }
-    if (a.lse && lane == 0) a.lse[(long long)bh * a.N + n] = m + logf(l);
+    if (a.lse && lane == 0) attn_store_lse(a, bh, n, m + logf(l));
   }
 }
 
@@ -161,16 +161,12 @@ extern "C" sla2_status cuda_op_attention(const cuda_exec *x, const sla2_node *no
   return dispatch(args_of(x, node), x);
 }
 
-extern "C" bool cuda_attention_splits_k(const cuda_exec *x, const sla2_node *node) {
-  const attn_args a = args_of(x, node);
-  if (a.quant != SLA2_QMODE_NONE || a.k.dtype != SLA2_F32 || (a.q.dtype != SLA2_BF16 && a.q.dtype != SLA2_F16))
-    return false;
-  return attn_wgmma_supported(a, x->dev) || attn_mma_supported(a, x->dev);
-}
-
-extern "C" sla2_status cuda_op_attention_presplit(const cuda_exec *x, const sla2_node *node, void *hi, const void *lo) {
+extern "C" sla2_status cuda_op_attention_raw_k(const cuda_exec *x, const sla2_node *node, cuda_t4 k,
+                                               const float *lse_shift) {
   attn_args a = args_of(x, node);
-  a.k = cuda_t4_contiguous(hi, a.q.dtype, a.H, a.N, a.D);
-  a.klo = lo;
+  if (a.quant != SLA2_QMODE_NONE || k.dtype != a.q.dtype)
+    return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: raw-K attention takes quant none and K in Q's type");
+  a.k = k;
+  a.lse_shift = a.lse ? lse_shift : NULL;
   return dispatch(a, x);
 }

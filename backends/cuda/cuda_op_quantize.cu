@@ -8,7 +8,7 @@
 
 extern "C" sla2_status cuda_op_quantize_int8(const cuda_exec *x, const sla2_node *node) {
   return cuda_rowblock_launch(x, cuda_t4_of(x, node->in[0]), node->block, NULL, (int8_t *)x->buf[node->out[0]],
-                              (float *)x->buf[node->out[1]], NULL);
+                              (float *)x->buf[node->out[1]], NULL, NULL);
 }
 
 __global__ void fp8_encode_kernel(cuda_t4 v, int H, int N, int D, const unsigned *amax, uint8_t *codes,

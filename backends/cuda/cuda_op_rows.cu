@@ -44,7 +44,8 @@ extern "C" sla2_status cuda_op_smooth_k(const cuda_exec *x, const sla2_node *nod
 }
 
 extern "C" sla2_status cuda_op_pool(const cuda_exec *x, const sla2_node *node) {
-  return cuda_rowblock_launch(x, cuda_t4_of(x, node->in[0]), node->block, (float *)x->buf[node->out[0]], NULL, NULL, NULL);
+  return cuda_rowblock_launch(x, cuda_t4_of(x, node->in[0]), node->block, (float *)x->buf[node->out[0]], NULL, NULL, NULL,
+                              NULL);
 }
 
 /* phi per row, one warp per row; D <= 256 so each lane holds at most 8 channels. */

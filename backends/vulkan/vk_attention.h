@@ -36,6 +36,10 @@ bool vk_attention_cm2_fp8_runs(const vk_device *dev, const sla2_graph *g);
 /* The quant `none` sparse kernel on cooperative matrices 2 runs for graph g, so in a whole forward
  * SMOOTH_K can write K~'s f16 halves into KSPLIT itself (vk_run.k_halves). */
 bool vk_attention_cm2_split_runs(const vk_device *dev, const sla2_graph *g);
+/* ... and can read the raw K (f16, unit channel stride) instead, which a whole forward prefers:
+ * its scores then differ from the contract's by smooth_k's per-row constant s q . mean_N(K), which
+ * FEATURE_MAP of Q writes into the LSE for the kernel to take off (vk_run.raw_k, lse_shift). */
+bool vk_attention_cm2_raw_k_fits(const sla2_graph *g);
 /* Where the lo halves of K~ start in KSPLIT, in elements (the hi halves start at 0). */
 uint32_t vk_attention_cm2_lo_offset(const sla2_graph *g);
 /* Where the f16 copy of codes slot `slot` (QCODES, KCODES or VCODES) starts in KSPLIT, in

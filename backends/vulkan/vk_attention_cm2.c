@@ -108,6 +108,10 @@ bool vk_attention_cm2_split_runs(const vk_device *dev, const sla2_graph *g) {
   return node && g->quant == SLA2_QUANT_NONE && vk_attention_cm2_fits(dev, g, node);
 }
 
+bool vk_attention_cm2_raw_k_fits(const sla2_graph *g) {
+  return vk_slot_dtype(g, SLA2_SLOT_K) == SLA2_F16 && unit_channel_stride(g, SLA2_SLOT_K);
+}
+
 uint32_t vk_attention_cm2_lo_offset(const sla2_graph *g) { return (uint32_t)(g->B * g->H * g->N * g->D); }
 
 /* KSPLIT of int8_fp8: the sparse node's codes of Q, K~ and V (inputs 4, 6, 8) as f16, in that
@@ -205,7 +209,11 @@ sla2_status vk_attention_cm2(vk_run *r, const sla2_node *node) {
   vk_slot_strides(g, node->in[2], p.v_strides);
   vk_slot_strides(g, node->out[0], p.o_strides);
   d.bind[0] = r->buf[node->in[0]], d.bind[2] = r->buf[node->in[2]];
-  if (sparse) {
+  if (sparse && r->raw_k) {
+    vk_slot_strides(g, SLA2_SLOT_K, p.k_strides);
+    p.bq = (uint32_t)g->bq, p.bk = (uint32_t)g->bk, p.Tm = (uint32_t)g->Tm, p.k = (uint32_t)g->k;
+    d.bind[1] = r->buf[SLA2_SLOT_K], d.bind[3] = r->buf[node->in[3]];
+  } else if (sparse) {
     const uint32_t N = (uint32_t)g->N, D = (uint32_t)g->D;
     p.lo_offset = vk_attention_cm2_lo_offset(g);
     p.scale_log2e *= 2.0f; /* the split halves K~ (sla2_split_k) */
@@ -224,7 +232,7 @@ sla2_status vk_attention_cm2(vk_run *r, const sla2_node *node) {
   d.bind[7] = r->buf[node->out[0]];
   if (write_lse) d.bind[8] = r->buf[node->out[1]];
   const uint32_t spec[] = {t.wg, (uint32_t)g->D, t.br, t.bc, vk_slot_dtype(g, node->out[0]) == SLA2_F32,
-                           inner_kv(&p, g->N, t.bc), sparse, write_lse};
+                           inner_kv(&p, g->N, t.bc), sparse, write_lse, !r->raw_k, sparse && r->lse_shift};
   for (uint32_t i = 0; i < sizeof spec / sizeof spec[0]; i++) d.spec[i] = spec[i];
   d.spec_count = sizeof spec / sizeof spec[0];
   d.push = &p, d.push_bytes = sizeof p;

@@ -135,7 +135,10 @@ static sla2_status run_locked(vk_device *dev, const sla2_graph *g, int first, in
   light_fits = vk_linear_light_fits(dev, g);
   /* No node of a whole forward exposes the codes: the sparse kernel's f16 copies suffice. */
   r.f16_codes = whole && vk_attention_cm2_fp8_runs(dev, g);
-  r.k_halves = whole && vk_attention_cm2_split_runs(dev, g);
+  const sla2_node *sparse = sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN);
+  r.raw_k = whole && vk_attention_cm2_split_runs(dev, g) && vk_attention_cm2_raw_k_fits(g);
+  r.lse_shift = r.raw_k && g->smooth_k && sparse->out[1] >= 0;
+  r.k_halves = whole && vk_attention_cm2_split_runs(dev, g) && !r.raw_k;
 #endif
   r.light_linear = light_fits && whole;
 #ifdef SLA2_VK_HAVE_COOPMAT2

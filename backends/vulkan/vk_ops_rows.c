@@ -141,18 +141,25 @@ sla2_status vk_op_quantize_fp8(vk_run *r, const sla2_node *node) {
 typedef struct feature_push {
   uint32_t strides[4];
   uint32_t N, D, H;
+  float scale;
 } feature_push;
 
 sla2_status vk_op_feature_map(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
   int src = node->in[0];
+  /* phi(q) also writes the sparse kernel's LSE shift (vk_attention_cm2_raw_k_fits) */
+  const bool shift = r->lse_shift && src == SLA2_SLOT_Q;
   vk_dispatch_desc d = {.shader = VK_SHADER_feature_map,
-                        .spec = {256, vk_slot_load_dtype(g, src), (uint32_t)g->feature_map, r->light_linear},
-                        .spec_count = 4};
-  feature_push p = {.N = (uint32_t)g->N, .D = (uint32_t)g->D, .H = (uint32_t)g->H};
+                        .spec = {256, vk_slot_load_dtype(g, src), (uint32_t)g->feature_map, r->light_linear, shift},
+                        .spec_count = 5};
+  feature_push p = {.N = (uint32_t)g->N, .D = (uint32_t)g->D, .H = (uint32_t)g->H, .scale = g->scale};
   vk_slot_strides(g, src, p.strides);
   d.bind[0] = r->buf[src];
   d.bind[1] = r->buf[node->out[0]];
+  if (shift) {
+    d.bind[2] = r->dev->scratch[VK_SCRATCH_COLSTAT];
+    d.bind[3] = r->buf[sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN)->out[1]];
+  }
   d.push = &p, d.push_bytes = sizeof p;
   d.groups[0] = div_up(g->N, 256 / 32), d.groups[1] = (uint32_t)g->H, d.groups[2] = (uint32_t)g->B;
   return vk_dispatch(r, &d);

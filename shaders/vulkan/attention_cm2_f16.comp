@@ -7,8 +7,11 @@
 // One workgroup owns BR query rows of one (b, h). The driver spreads each matrix over the
 // workgroup and stages the tensor loads; the shader is FlashAttention-2 written on whole tiles:
 //   S = Q K^T (f16 products, f32 sums), scaled into log2 units;
-//     sparse: K is the f32 smoothed K~, split beforehand (split_f16.comp) into f16 halves with
-//     K~ = 2 (hi + 2^-11 lo), and S = 2 (Q hi^T + 2^-11 Q lo^T), which carries K~ to about 22 bits;
+//     sparse, K_HALVES: K is the f32 smoothed K~, split beforehand (split_f16.comp) into f16 halves
+//     with K~ = 2 (hi + 2^-11 lo), and S = 2 (Q hi^T + 2^-11 Q lo^T), which carries K~ to about 22
+//     bits; sparse on the raw f16 K (a whole forward): S = Q K^T as dense, which differs from the
+//     contract's s q . K~ by smooth_k's per-row constant s q . mean_N(K) (softmax-invariant), so
+//     only the LSE takes it off (LSE_SHIFT: the row's shift is in the LSE buffer on entry);
 //   M' = max(M, rowmax S); P = 2^(S - M'); L = 2^(M - M') L + rowsum P; O = 2^(M - M') O + P V.
 // Dense attention walks every key tile; sparse attention walks the key blocks its LUT row lists,
 // BC keys at a time, and stores only the rows of its query block.
@@ -42,6 +45,8 @@ layout(constant_id = 6) const bool SPARSE = false;
 // that LSE carries f32 accuracy; else of the f16 P that enters P V (P times a matrix of ones,
 // faster).
 layout(constant_id = 7) const bool WRITE_LSE = false;
+layout(constant_id = 8) const bool K_HALVES = true;   // sparse: K~'s f16 halves, else the raw K
+layout(constant_id = 9) const bool LSE_SHIFT = false; // LSE = log-sum-exp - the buffer's value
 
 layout(push_constant) uniform Push {
   uvec4 q_strides, k_strides, v_strides, o_strides; // elements: b, h, n, channel (channel is 1)
@@ -58,7 +63,7 @@ layout(std430, binding = 2) readonly buffer V { float16_t v[]; };
 layout(std430, binding = 3) readonly buffer Lut { int lut[]; };
 layout(std430, binding = 7) writeonly buffer O16 { float16_t o16[]; };
 layout(std430, binding = 7) writeonly buffer O32 { float o32[]; };
-layout(std430, binding = 8) writeonly buffer Lse { float lse[]; };
+layout(std430, binding = 8) buffer Lse { float lse[]; };
 
 #define ACC(R, C) coopmat<float, gl_ScopeWorkgroup, R, C, gl_MatrixUseAccumulator>
 #define MASKED (-3.0e38)
@@ -76,7 +81,7 @@ float mask_cols(const in uint r, const in uint c, const in float x, const in uin
 }
 // Writes column 0 of each valid row: the row's log-sum-exp.
 float store_lse(const in uint r, const in uint c, const in float x, const in uint base, const in uint rows) {
-  if (c == 0u && r < rows) lse[base + r] = x;
+  if (c == 0u && r < rows) lse[base + r] = LSE_SHIFT ? x - lse[base + r] : x;
   return x;
 }
 
@@ -138,7 +143,7 @@ void main() {
     }
     const uint start = INNER_KV ? min(first, N - BC) : first;
     ACC(BR, BC) S = ACC(BR, BC)(0.0);
-    if (SPARSE) { // S = Q lo^T 2^-11 first, then + Q hi^T below; pc.scale_log2e carries the 2
+    if (SPARSE && K_HALVES) { // S = Q lo^T 2^-11 first, then + Q hi^T below; pc.scale_log2e carries the 2
       coopmat<float16_t, gl_ScopeWorkgroup, DH, BC, gl_MatrixUseB> Klo;
       if (INNER_KV) {
         coopMatLoadTensorNV(Klo, k, k_base + pc.lo_offset, sliceTensorLayoutNV(k_inner, start, BC, 0, DH), transposed);

@@ -4,6 +4,8 @@
 // and each exponential is taken once; row reductions are shared-memory trees. The output is f32,
 // or f16 (OUT_F16, rounded half to even, one pair per 32-bit word) for the memory-light linear
 // branch (vk_linear_light.c).
+// LSE_SHIFT (phi(q) of a whole forward whose sparse branch reads the raw K): also s q . mean_N(K)
+// per row into the LSE buffer, which the sparse kernel takes off its log-sum-exp and overwrites.
 #version 450
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
@@ -13,15 +15,19 @@ layout(constant_id = 0) const uint WG = 256;
 layout(constant_id = 1) const uint DT = 0;
 layout(constant_id = 2) const uint FMAP = 0;
 layout(constant_id = 3) const bool OUT_F16 = false;
+layout(constant_id = 4) const bool LSE_SHIFT = false;
 
 layout(push_constant) uniform Push {
   uvec4 src_strides;
   uint N, D, H;
+  float scale; // LSE_SHIFT only
 } pc;
 
 layout(std430, binding = 0) readonly buffer Src { uint src[]; };
 layout(std430, binding = 1) writeonly buffer Dst { float dst[]; };
 layout(std430, binding = 1) writeonly buffer Dst16 { uint dst16[]; }; // pairs of f16 (D is even)
+layout(std430, binding = 2) readonly buffer Colsum { vec2 colsum[]; }; // LSE_SHIFT: K's float-float column sums
+layout(std430, binding = 3) writeonly buffer Shift { float shift[]; };  // LSE_SHIFT: [B, H, N]
 
 SLA2_DEFINE_LOAD(load_src, src)
 
@@ -62,6 +68,19 @@ void main() {
       x[j] = load_src2(DT, sla2_index(pc.src_strides, b, h, n, 2u * p), pc.src_strides.w);
       m = max(m, max(x[j].x, x[j].y));
     }
+  }
+  if (LSE_SHIFT) { // every invocation takes part in the reduction (barriers)
+    const uint bh = b * pc.H + h;
+    float dot = 0.0;
+    [[unroll]] for (uint j = 0u; j < PAIRS; j++) {
+      uint p = lane + LANES * j;
+      if (live && p < half_d) {
+        const vec2 s0 = colsum[bh * pc.D + 2u * p], s1 = colsum[bh * pc.D + 2u * p + 1u];
+        dot += x[j].x * (s0.x + s0.y) + x[j].y * (s1.x + s1.y);
+      }
+    }
+    dot = row_reduce(tid, lane, dot, false);
+    if (live && lane == 0u) shift[bh * pc.N + n] = pc.scale * (dot / float(pc.N));
   }
   if (FMAP == SLA2_FMAP_SOFTMAX) {
     m = row_reduce(tid, lane, m, true);
