@@ -4,7 +4,8 @@
  * A CTA owns 64 * NC query rows of one LUT row (a query block of bq = 64 NC rows; dense: any 128
  * rows) and walks the row's selected keys in tiles of 128 key positions. Warp specialization:
  *   warpgroup 0 (producer, 24 registers): one thread issues TMA loads of Q, then K [+ K lo] and V
- *     of each tile into a 2-stage ring, gathering LUT blocks box by box (rows lut[t] * bk ...);
+ *     of each tile into a ring of 2 to 4 stages (as many as shared memory holds), gathering LUT
+ *     blocks box by box (rows lut[t] * bk ...);
  *   warpgroups 1..NC (consumers, 240 registers): 64 query rows each. S = Q K^T with wgmma (both
  *     operands from swizzled shared memory), online softmax in registers (log2 units), P rounded
  *     in registers and O += P V with the register-A wgmma, V read MN-major (transposed).
@@ -50,9 +51,10 @@ struct wg_layout {
   static constexpr int V_BYTES = NP * WG_PANEL;
   static constexpr int V_OFF = K_BYTES * (MODE == WG_SPLIT ? 2 : 1); /* K [, K lo], V */
   static constexpr int STAGE = V_OFF + V_BYTES;
-  static constexpr int FAC = Q_BYTES + 2 * STAGE;         /* s8: per-box score factors, 8 per stage */
-  static constexpr int BAR = FAC + 2 * 8 * 4;
-  static constexpr int ANCHOR = BAR + 9 * 8;                /* one float per consumer thread */
+  static constexpr int S = wg_stages(Q_BYTES + 4 * 8 * 4 + wg_ring<4>::BARS * 8 + NC * 128 * 4 + 1024, STAGE);
+  static constexpr int FAC = Q_BYTES + S * STAGE;           /* s8: per-box score factors, 8 per stage */
+  static constexpr int BAR = FAC + S * 8 * 4;
+  static constexpr int ANCHOR = BAR + wg_ring<S>::BARS * 8; /* one float per consumer thread */
   static constexpr int BYTES = ANCHOR + NC * 128 * 4 + 1024; /* alignment slack */
 };
 
@@ -77,8 +79,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
   unsigned char *sq = smem;
   float *fac_s = reinterpret_cast<float *>(smem + L::FAC);
   volatile float *anchor = reinterpret_cast<float *>(smem + L::ANCHOR);
-  uint64_t *bars = reinterpret_cast<uint64_t *>(smem + L::BAR);
-  uint64_t *q_full = bars, *k_full = bars + 1, *k_empty = bars + 3, *v_full = bars + 5, *v_empty = bars + 7;
+  const wg_ring<L::S> ring{reinterpret_cast<uint64_t *>(smem + L::BAR)};
 
   const int i = blockIdx.x, bh = blockIdx.y, b = bh / a.H, h = bh % a.H;
   const int n0 = i * a.rows;
@@ -88,52 +89,51 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
   const int kpasses = FP8 ? 2 : 1; /* int8_fp8 reads K twice: row max, then the product */
   const float fac = a.scale * CUDA_LOG2E;
 
-  wg_ring_init(bars, NC * 128);
+  ring.init(NC * 128);
 
   if (threadIdx.x < 128) { /* producer warpgroup */
     regs_dec<24>();
     if (threadIdx.x != 0) return;
     tma_prefetch_map(&maps.k), tma_prefetch_map(&maps.v);
-    mbar_arrive_expect_tx(q_full, L::Q_BYTES);
+    mbar_arrive_expect_tx(ring.q_full(), L::Q_BYTES);
     if (S8) {
-      for (int c = 0; c < NC; c++) tma_load4(sq + c * 64 * DP, &maps.q, q_full, 0, n0 + c * 64, h, b);
+      for (int c = 0; c < NC; c++) tma_load4(sq + c * 64 * DP, &maps.q, ring.q_full(), 0, n0 + c * 64, h, b);
     } else {
       for (int p = 0; p < L::NP; p++)
         for (int c = 0; c < NC; c++)
-          tma_load4(sq + p * L::BM * 128 + c * 64 * 128, &maps.q, q_full, p * 64, n0 + c * 64, h, b);
+          tma_load4(sq + p * L::BM * 128 + c * 64 * 128, &maps.q, ring.q_full(), p * 64, n0 + c * 64, h, b);
     }
     const int box = a.lut ? min(a.bk, WG_BN) : WG_BN; /* rows per TMA box (the maps' box height) */
     const float qfac = S8 ? fac * a.qs[(long long)bh * a.Tm + i] : 0.0f;
     for (int u = 0; u < kpasses * ntiles; u++) {
-      const int j = u % ntiles, s = u & 1;
+      const int j = u % ntiles, s = ring.stage(u);
       const bool with_v = u >= (kpasses - 1) * ntiles;
       unsigned char *sk = smem + L::Q_BYTES + s * L::STAGE;
-      mbar_wait(k_empty + s, ((u >> 1) & 1) ^ 1);
+      ring.wait_k_free(u);
       if (S8) /* score factor s sigma_q sigma_k per box, published by the full barrier's arrival */
         for (int r = 0; r < WG_BN; r += box)
           fac_s[s * 8 + r / box] = qfac * a.ks[(long long)bh * a.Tn + wg_block(a, lut_row, j * WG_BN + r)];
-      mbar_arrive_expect_tx(k_full + s, L::V_OFF);
+      mbar_arrive_expect_tx(ring.k_full(u), L::V_OFF);
       for (int r = 0; r < WG_BN; r += box) {
         const int row = lut_row ? wg_block(a, lut_row, j * WG_BN + r) * a.bk : j * WG_BN + r;
         if constexpr (S8) {
-          tma_load4(sk + r * DP, &maps.k, k_full + s, 0, row, h, b);
+          tma_load4(sk + r * DP, &maps.k, ring.k_full(u), 0, row, h, b);
         } else {
           for (int p = 0; p < L::NP; p++) {
-            tma_load4(sk + p * WG_PANEL + r * 128, &maps.k, k_full + s, p * 64, row, h, b);
+            tma_load4(sk + p * WG_PANEL + r * 128, &maps.k, ring.k_full(u), p * 64, row, h, b);
             if (MODE == WG_SPLIT)
-              tma_load4(sk + L::K_BYTES + p * WG_PANEL + r * 128, &maps.klo, k_full + s, p * 64, row, h, b);
+              tma_load4(sk + L::K_BYTES + p * WG_PANEL + r * 128, &maps.klo, ring.k_full(u), p * 64, row, h, b);
           }
         }
       }
       if (!with_v) continue;
-      const int sv = j & 1;
-      unsigned char *vdst = smem + L::Q_BYTES + sv * L::STAGE + L::V_OFF;
-      mbar_wait(v_empty + sv, ((j >> 1) & 1) ^ 1);
-      mbar_arrive_expect_tx(v_full + sv, L::V_BYTES);
+      unsigned char *vdst = smem + L::Q_BYTES + ring.stage(j) * L::STAGE + L::V_OFF;
+      ring.wait_v_free(j);
+      mbar_arrive_expect_tx(ring.v_full(j), L::V_BYTES);
       for (int r = 0; r < WG_BN; r += box) {
         const int row = lut_row ? wg_block(a, lut_row, j * WG_BN + r) * a.bk : j * WG_BN + r;
         for (int p = 0; p < L::NP; p++)
-          tma_load4(vdst + p * WG_PANEL + r * 128, &maps.v, v_full + sv, p * 64, row, h, b);
+          tma_load4(vdst + p * WG_PANEL + r * 128, &maps.v, ring.v_full(j), p * 64, row, h, b);
       }
     }
     return;
@@ -151,9 +151,9 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
 #pragma unroll
   for (int e = 0; e < DP / 2; e++) o[e] = 0.0f;
 
-  /* S = Q K^T of K-ring entry u (stage u & 1), asynchronous. */
+  /* S = Q K^T of K-ring entry u, asynchronous. */
   auto issue_qk = [&](int u) {
-    const unsigned char *sk = smem + L::Q_BYTES + (u & 1) * L::STAGE;
+    const unsigned char *sk = smem + L::Q_BYTES + ring.stage(u) * L::STAGE;
     if (S8) {
       wg_fence_regs(si);
       wg_fence();
@@ -173,7 +173,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     }
     wg_commit();
   };
-  auto issue_pv = [&](int j) { wg_issue_pv_tile<F16>(o, pa, smem + L::Q_BYTES + (j & 1) * L::STAGE + L::V_OFF); };
+  auto issue_pv = [&](int j) { wg_issue_pv_tile<F16>(o, pa, smem + L::Q_BYTES + ring.stage(j) * L::STAGE + L::V_OFF); };
   /* After S of tile j (K-ring entry u) completed: positions past the row's end -inf; s8 modes
    * scale to log2 units here (per-box factors, read before the stage is released), 16-bit modes
    * leave raw S (the softmax folds the scale into one FFMA). */
@@ -182,7 +182,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     const int base = j * WG_BN;
     if (S8) {
 #pragma unroll
-      for (int e = 0; e < 64; e++) sacc[e] = (float)si[e] * fac_s[(u & 1) * 8 + (((e / 4) * 8) >> lbk)];
+      for (int e = 0; e < 64; e++) sacc[e] = (float)si[e] * fac_s[ring.stage(u) * 8 + (((e / 4) * 8) >> lbk)];
     }
     if (base + WG_BN > total) {
 #pragma unroll
@@ -244,41 +244,41 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     else wg_fence_regs(sacc);
   };
 
-  mbar_wait(q_full, 0);
+  mbar_wait(ring.q_full(), 0);
   const int u0 = FP8 ? ntiles : 0; /* K-ring entry of the product pass's first tile */
   if (FP8) { /* pass 0: the exact row max; the next tile's S runs during this one's max */
-    mbar_wait(k_full, 0);
+    ring.wait_k(0);
     issue_qk(0);
     for (int j = 0; j < ntiles; j++) {
       wg_wait<0>();
       wait_s();
       scores(j, j); /* si is free after this */
-      mbar_arrive(k_empty + (j & 1));
+      ring.release_k(j);
       if (j + 1 < ntiles) {
-        mbar_wait(k_full + ((j + 1) & 1), ((j + 1) >> 1) & 1);
+        ring.wait_k(j + 1);
         issue_qk(j + 1);
       }
       update_max(m);
     }
   }
-  mbar_wait(k_full + (u0 & 1), (u0 >> 1) & 1);
+  ring.wait_k(u0);
   issue_qk(u0);
   wg_wait<0>();
   wait_s();
   scores(0, u0);
-  mbar_arrive(k_empty + (u0 & 1));
+  ring.release_k(u0);
   softmax();
   pack_p();
   for (int j = 1; j < ntiles; j++) {
     const int u = u0 + j;
-    mbar_wait(k_full + (u & 1), (u >> 1) & 1);
+    ring.wait_k(u);
     issue_qk(u);
-    mbar_wait(v_full + ((j - 1) & 1), ((j - 1) >> 1) & 1);
+    ring.wait_v(j - 1);
     issue_pv(j - 1);
     wg_wait<1>();
     wait_s();
     scores(j, u);
-    mbar_arrive(k_empty + (u & 1));
+    ring.release_k(u);
     softmax();
     /* A store of the softmax's result before the wait keeps the scheduler from sinking the
      * softmax below it: it runs while P V is in flight. */
@@ -287,18 +287,18 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     wg_fence_regs(o);
 #pragma unroll
     for (int kk = 0; kk < 8; kk++) wg_fence_regs(pa[kk]); /* P stays live until its product completed */
-    mbar_arrive(v_empty + ((j - 1) & 1));
+    ring.release_v(j - 1);
     if (!FP8) {
 #pragma unroll
       for (int e = 0; e < DP / 2; e++) o[e] *= corr[(e >> 1) & 1];
     }
     pack_p();
   }
-  mbar_wait(v_full + ((ntiles - 1) & 1), ((ntiles - 1) >> 1) & 1);
+  ring.wait_v(ntiles - 1);
   issue_pv(ntiles - 1);
   wg_wait<0>();
   wg_fence_regs(o);
-  mbar_arrive(v_empty + ((ntiles - 1) & 1));
+  ring.release_v(ntiles - 1);
 
 #pragma unroll
   for (int r = 0; r < 2; r++) {
@@ -367,12 +367,19 @@ static bool wg_variant(const attn_args &a, int *mode, int *nc) {
   return a.k.dtype == SLA2_F32 || (a.klo && cuda_tma_ok(a.k, a.q.dtype));
 }
 
-/* wg_layout<nc, dp, mode>::BYTES at run time (launch() asserts they agree). */
-static constexpr int wg_smem_bytes(int nc, int dp, int mode) {
-  const bool s8 = mode >= WG_INT8;
-  const int np = dp / 64, bm = 64 * nc;
-  const int q = s8 ? bm * dp : np * bm * 128, k = s8 ? WG_BN * dp : np * WG_PANEL;
-  return q + 2 * (k * (mode == WG_SPLIT ? 2 : 1) + np * WG_PANEL) + 2 * 8 * 4 + 9 * 8 + nc * 128 * 4 + 1024;
+/* wg_layout<nc, dp, mode>::BYTES at run time. */
+template <int NC, int DP>
+static int wg_smem_bytes_of(int mode) {
+  switch (mode) {
+  case WG_DENSE: return wg_layout<NC, DP, WG_DENSE>::BYTES;
+  case WG_SPLIT: return wg_layout<NC, DP, WG_SPLIT>::BYTES;
+  case WG_INT8: return wg_layout<NC, DP, WG_INT8>::BYTES;
+  default: return wg_layout<NC, DP, WG_FP8>::BYTES;
+  }
+}
+static int wg_smem_bytes(int nc, int dp, int mode) {
+  if (nc == 2) return dp == 128 ? wg_smem_bytes_of<2, 128>(mode) : wg_smem_bytes_of<2, 64>(mode);
+  return dp == 128 ? wg_smem_bytes_of<1, 128>(mode) : wg_smem_bytes_of<1, 64>(mode);
 }
 
 bool attn_wgmma_supported(const attn_args &a, const cuda_device_ctx *dev) {
@@ -393,7 +400,7 @@ static sla2_status map16(CUtensorMap *map, const cuda_t4 &t, long long B, const 
 template <int NC, int DP, int MODE, bool F16>
 static sla2_status launch(const wg_maps &maps, const attn_args &a, cuda_device_ctx *dev, long long BH) {
   constexpr int bytes = wg_layout<NC, DP, MODE>::BYTES;
-  static_assert(bytes == wg_smem_bytes(NC, DP, MODE), "shared memory size formulas disagree");
+  static_assert(bytes <= WG_SMEM_MAX, "the ring does not fit shared memory");
   sla2_status st = cuda_check(cudaFuncSetAttribute(attn_wgmma_kernel<NC, DP, MODE, F16>,
                                                    cudaFuncAttributeMaxDynamicSharedMemorySize, bytes),
                               "attention shared memory");

@@ -43,20 +43,48 @@ __device__ inline void mbar_wait(uint64_t *bar, uint32_t parity) {
       : "memory");
 }
 
-/* The barriers of the LUT-row kernels' two-stage K / V ring, 9 consecutive ones: q_full, k_full[2],
- * k_empty[2], v_full[2], v_empty[2]. Full barriers complete on the copy engine's byte count (one
- * arrival by the producer thread), empty ones on an arrival of each of `consumers` threads. Every
- * thread of the CTA calls this. */
-__device__ inline void wg_ring_init(uint64_t *bars, int consumers) {
-  if (threadIdx.x == 0) {
-    mbar_init(bars, 1);
-    for (int s = 0; s < 2; s++) {
-      mbar_init(bars + 1 + s, 1), mbar_init(bars + 5 + s, 1);
-      mbar_init(bars + 3 + s, consumers), mbar_init(bars + 7 + s, consumers);
+/* The LUT-row kernels' K / V ring of S stages: 1 + 4 S consecutive barriers q_full, k_full[S],
+ * k_empty[S], v_full[S], v_empty[S]. Full barriers complete on the copy engine's byte count (one
+ * arrival by the producer thread), empty ones on an arrival of each of the consumer threads. Ring
+ * entry u (K and V entries counted separately) lives in stage u % S, where its barriers complete
+ * phase u / S: consumers wait for that phase's parity, the producer refilling the stage for the
+ * phase before. */
+template <int S>
+struct wg_ring {
+  static constexpr int BARS = 1 + 4 * S;
+  uint64_t *bars;
+  __device__ static int stage(int u) { return u % S; }
+  __device__ static uint32_t parity(int u) { return (uint32_t)(u / S) & 1u; }
+  __device__ uint64_t *q_full() const { return bars; }
+  __device__ uint64_t *k_full(int u) const { return bars + 1 + stage(u); }
+  __device__ uint64_t *k_empty(int u) const { return bars + 1 + S + stage(u); }
+  __device__ uint64_t *v_full(int u) const { return bars + 1 + 2 * S + stage(u); }
+  __device__ uint64_t *v_empty(int u) const { return bars + 1 + 3 * S + stage(u); }
+  __device__ void wait_k(int u) const { mbar_wait(k_full(u), parity(u)); }
+  __device__ void wait_v(int u) const { mbar_wait(v_full(u), parity(u)); }
+  __device__ void wait_k_free(int u) const { mbar_wait(k_empty(u), parity(u) ^ 1u); }
+  __device__ void wait_v_free(int u) const { mbar_wait(v_empty(u), parity(u) ^ 1u); }
+  __device__ void release_k(int u) const { mbar_arrive(k_empty(u)); }
+  __device__ void release_v(int u) const { mbar_arrive(v_empty(u)); }
+  /* Every thread of the CTA calls this. */
+  __device__ void init(int consumers) const {
+    if (threadIdx.x == 0) {
+      mbar_init(bars, 1);
+      for (int s = 0; s < S; s++) {
+        mbar_init(bars + 1 + s, 1), mbar_init(bars + 1 + 2 * S + s, 1);
+        mbar_init(bars + 1 + S + s, consumers), mbar_init(bars + 1 + 3 * S + s, consumers);
+      }
+      mbar_init_fence();
     }
-    mbar_init_fence();
+    __syncthreads();
   }
-  __syncthreads();
+};
+
+/* sm_90's opt-in shared memory per CTA; the ring stages of a kernel whose other shared memory
+ * takes `fixed` bytes: as many stages of `stage` bytes as fit, at least 2 and at most 4. */
+#define WG_SMEM_MAX 232448
+__host__ __device__ constexpr int wg_stages(int fixed, int stage) {
+  return (WG_SMEM_MAX - fixed) / stage >= 4 ? 4 : (WG_SMEM_MAX - fixed) / stage >= 3 ? 3 : 2;
 }
 
 /* ---- TMA: one box of a 4-D tensor map (D, N, H, B) into shared memory, completing on `bar` ---- */

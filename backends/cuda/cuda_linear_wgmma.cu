@@ -22,7 +22,8 @@
  *
  * Kernel: one CTA per (b, h, query block of 64 NC rows). Warpgroup 0 (one thread) loads phi(Q)
  * once, then ring entry 0 = the halves of H_tot^T (hi in the K slot, lo in the V slot), then for
- * each tile of 128 selected key positions phi(K~) and V, two stages deep. Consumer warpgroups:
+ * each tile of 128 selected key positions phi(K~) and V, as many stages deep as shared memory holds
+ * (wg_stages). Consumer warpgroups:
  * o = phi(Q) hi^T + phi(Q) lo^T scaled by 2^-s, then per tile T = phi(Q) phi(K~)^T (positions
  * past the row's keys zeroed), row sums of T, o += (-T) V, the next T issued before the
  * previous T V. */
@@ -47,7 +48,7 @@ struct lw_maps {
   CUtensorMap phiq, phik, v, hsplit;
 };
 
-/* Shared memory map (offsets from a 1024-aligned base): phi(Q), then two stages of [K slot | V
+/* Shared memory map (offsets from a 1024-aligned base): phi(Q), then S stages of [K slot | V
  * slot], each slot NP = DP / 64 panels of 128 rows x 128 bytes, then the barriers. */
 template <int NC, int DP>
 struct lw_layout {
@@ -57,8 +58,9 @@ struct lw_layout {
   static constexpr int SLOT = NP * WG_PANEL;
   static constexpr int STAGE = 2 * SLOT;
   static constexpr int H_BYTES = DP * DP * 2; /* one f16 half of H_tot^T */
-  static constexpr int BAR = Q_BYTES + 2 * STAGE;
-  static constexpr int BYTES = BAR + 9 * 8 + 1024; /* alignment slack */
+  static constexpr int S = wg_stages(Q_BYTES + wg_ring<4>::BARS * 8 + 1024, STAGE);
+  static constexpr int BAR = Q_BYTES + S * STAGE;
+  static constexpr int BYTES = BAR + wg_ring<S>::BARS * 8 + 1024; /* alignment slack */
 };
 
 /* o (+)= A B with B K-major in shared memory: n = 128 or 64 by o's size. */
@@ -75,8 +77,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
   extern __shared__ unsigned char smem_raw[];
   unsigned char *smem = smem_raw + ((1024 - (smem_u32(smem_raw) & 1023)) & 1023); /* swizzle atoms: 1024-aligned */
   unsigned char *sq = smem;
-  uint64_t *bars = reinterpret_cast<uint64_t *>(smem + L::BAR);
-  uint64_t *q_full = bars, *k_full = bars + 1, *k_empty = bars + 3, *v_full = bars + 5, *v_empty = bars + 7;
+  const wg_ring<L::S> ring{reinterpret_cast<uint64_t *>(smem + L::BAR)};
 
   const int i = blockIdx.x, bh = blockIdx.y, b = bh / a.H, h = bh % a.H;
   const int n0 = i * a.rows;
@@ -85,37 +86,39 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
   const int total = (a.nsel - 1) * a.bk + min(a.N - lut_row[a.nsel - 1] * a.bk, a.bk);
   const int ntiles = (total + WG_BN - 1) / WG_BN;
 
-  wg_ring_init(bars, NC * 128);
+  ring.init(NC * 128);
 
   if (threadIdx.x < 128) { /* producer warpgroup */
     regs_dec<24>();
     if (threadIdx.x != 0) return;
     tma_prefetch_map(&maps.phik), tma_prefetch_map(&maps.v);
-    mbar_arrive_expect_tx(q_full, L::Q_BYTES);
+    mbar_arrive_expect_tx(ring.q_full(), L::Q_BYTES);
     for (int p = 0; p < L::NP; p++)
       for (int c = 0; c < NC; c++)
-        tma_load4(sq + p * L::BM * 128 + c * 64 * 128, &maps.phiq, q_full, p * 64, n0 + c * 64, h, b);
+        tma_load4(sq + p * L::BM * 128 + c * 64 * 128, &maps.phiq, ring.q_full(), p * 64, n0 + c * 64, h, b);
     unsigned char *s0 = smem + L::Q_BYTES; /* ring entry 0: hi and lo of 2^s H_tot^T */
-    mbar_arrive_expect_tx(k_full, L::H_BYTES);
-    for (int p = 0; p < L::NP; p++) tma_load4(s0 + p * WG_PANEL, &maps.hsplit, k_full, p * 64, 0, h, b);
-    mbar_arrive_expect_tx(v_full, L::H_BYTES);
-    for (int p = 0; p < L::NP; p++) tma_load4(s0 + L::SLOT + p * WG_PANEL, &maps.hsplit, v_full, p * 64, DP, h, b);
+    mbar_arrive_expect_tx(ring.k_full(0), L::H_BYTES);
+    for (int p = 0; p < L::NP; p++) tma_load4(s0 + p * WG_PANEL, &maps.hsplit, ring.k_full(0), p * 64, 0, h, b);
+    mbar_arrive_expect_tx(ring.v_full(0), L::H_BYTES);
+    for (int p = 0; p < L::NP; p++)
+      tma_load4(s0 + L::SLOT + p * WG_PANEL, &maps.hsplit, ring.v_full(0), p * 64, DP, h, b);
     for (int j = 0; j < ntiles; j++) {
-      const int u = j + 1, s = u & 1, parity = ((u >> 1) & 1) ^ 1;
-      unsigned char *sk = smem + L::Q_BYTES + s * L::STAGE;
-      mbar_wait(k_empty + s, parity);
-      mbar_arrive_expect_tx(k_full + s, L::SLOT);
+      const int u = j + 1;
+      unsigned char *sk = smem + L::Q_BYTES + ring.stage(u) * L::STAGE;
+      ring.wait_k_free(u);
+      mbar_arrive_expect_tx(ring.k_full(u), L::SLOT);
       /* boxes of bk rows; past the row's last block that block again (masked by the consumers) */
       for (int r = 0; r < WG_BN; r += a.bk) {
         const int row = lut_row[min((j * WG_BN + r) / a.bk, a.nsel - 1)] * a.bk;
-        for (int p = 0; p < L::NP; p++) tma_load4(sk + p * WG_PANEL + r * 128, &maps.phik, k_full + s, p * 64, row, h, b);
+        for (int p = 0; p < L::NP; p++)
+          tma_load4(sk + p * WG_PANEL + r * 128, &maps.phik, ring.k_full(u), p * 64, row, h, b);
       }
-      mbar_wait(v_empty + s, parity);
-      mbar_arrive_expect_tx(v_full + s, L::SLOT);
+      ring.wait_v_free(u);
+      mbar_arrive_expect_tx(ring.v_full(u), L::SLOT);
       for (int r = 0; r < WG_BN; r += a.bk) {
         const int row = lut_row[min((j * WG_BN + r) / a.bk, a.nsel - 1)] * a.bk;
         for (int p = 0; p < L::NP; p++)
-          tma_load4(sk + L::SLOT + p * WG_PANEL + r * 128, &maps.v, v_full + s, p * 64, row, h, b);
+          tma_load4(sk + L::SLOT + p * WG_PANEL + r * 128, &maps.v, ring.v_full(u), p * 64, row, h, b);
       }
     }
     return;
@@ -132,7 +135,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
 
   /* T of ring entry u, asynchronous */
   auto issue_t = [&](int u) {
-    const unsigned char *sk = smem + L::Q_BYTES + (u & 1) * L::STAGE;
+    const unsigned char *sk = smem + L::Q_BYTES + ring.stage(u) * L::STAGE;
     wg_fence_regs(sacc);
     wg_fence();
 #pragma unroll
@@ -140,7 +143,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     wg_commit();
   };
   /* o += (-T) V of ring entry u (V MN-major), asynchronous */
-  auto issue_tv = [&](int u) { wg_issue_pv_tile<F16>(o, pa, smem + L::Q_BYTES + (u & 1) * L::STAGE + L::SLOT); };
+  auto issue_tv = [&](int u) { wg_issue_pv_tile<F16>(o, pa, smem + L::Q_BYTES + ring.stage(u) * L::STAGE + L::SLOT); };
   /* T of tile j complete: positions past the row's keys to 0, row sums */
   auto take_t = [&](int j) {
     const int base = j * WG_BN;
@@ -161,9 +164,9 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
   };
 
   /* entry 0: o = 2^-s (phi(Q) hi^T + phi(Q) lo^T), with the first tile's T issued behind it */
-  mbar_wait(q_full, 0);
-  mbar_wait(k_full, 0);
-  mbar_wait(v_full, 0);
+  mbar_wait(ring.q_full(), 0);
+  ring.wait_k(0);
+  ring.wait_v(0);
   wg_fence_regs(o);
   wg_fence();
 #pragma unroll
@@ -172,40 +175,40 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     ss16<F16>(o, qdesc(kk), kdesc(smem + L::Q_BYTES + L::SLOT, kk), 1);
   }
   wg_commit();
-  mbar_wait(k_full + 1, 0);
+  ring.wait_k(1);
   issue_t(1);
   wg_wait<0>();
   wg_fence_regs(o);
   wg_fence_regs(sacc);
-  mbar_arrive(k_empty), mbar_arrive(v_empty);
+  ring.release_k(0), ring.release_v(0);
   const float hinv = a.hinv[bh];
 #pragma unroll
   for (int e = 0; e < DP / 2; e++) o[e] *= hinv;
   take_t(0);
-  mbar_arrive(k_empty + 1);
+  ring.release_k(1);
   pack_neg_t();
   for (int j = 1; j < ntiles; j++) {
     const int u = j + 1;
-    mbar_wait(k_full + (u & 1), (u >> 1) & 1);
+    ring.wait_k(u);
     issue_t(u);
-    mbar_wait(v_full + ((u - 1) & 1), ((u - 1) >> 1) & 1);
+    ring.wait_v(u - 1);
     issue_tv(u - 1);
     wg_wait<1>();
     wg_fence_regs(sacc);
     take_t(j);
-    mbar_arrive(k_empty + (u & 1));
+    ring.release_k(u);
     wg_wait<0>();
     wg_fence_regs(o);
 #pragma unroll
     for (int kk = 0; kk < 8; kk++) wg_fence_regs(pa[kk]); /* -T stays live until its product completed */
-    mbar_arrive(v_empty + ((u - 1) & 1));
+    ring.release_v(u - 1);
     pack_neg_t();
   }
-  mbar_wait(v_full + (ntiles & 1), (ntiles >> 1) & 1);
+  ring.wait_v(ntiles);
   issue_tv(ntiles);
   wg_wait<0>();
   wg_fence_regs(o);
-  mbar_arrive(v_empty + (ntiles & 1));
+  ring.release_v(ntiles);
 
   /* epilogue: O_l = num / den, O = a OS + (1 - a) O_l */
 #pragma unroll

@@ -16,6 +16,9 @@ vk_attention_geometry vk_attention_baseline_geometry(const vk_device *dev, int64
 /* Cooperative-matrix kernel: whether it takes this node (dtypes, head dim, quant mode), and the
  * recorder. Only called on devices whose path is not the baseline. */
 bool vk_attention_coopmat_fits(const vk_device *dev, const sla2_graph *g, const sla2_node *node);
+/* ... and whether it can take graph g's SPARSE_ATTN of quant `none` on the raw f16 K in a whole
+ * forward (vk_run.raw_k; the recorder then runs it for that node). */
+bool vk_attention_coopmat_raw_k_fits(const vk_device *dev, const sla2_graph *g);
 sla2_status vk_attention_coopmat(vk_run *r, const sla2_node *node);
 
 /* Workgroup-scope products of a BR x BC tile over head dim D (and BR x D over BC) in workgroups

@@ -1,7 +1,9 @@
 /* Vulkan backend: SPARSE_ATTN (int8_fp8) and DENSE_ATTN (f16 Q, K, V) on subgroup-scope
- * cooperative matrices, NV or KHR (shaders/vulkan/attention_coopmat.glsl). Other quant modes and dtypes stay on the baseline
- * kernel: their oracle precision needs f32 operands, which the fp16 matrix units do not take
- * exactly (int8_fp8's E4M3 P and V, and f16 inputs, are exact in fp16). */
+ * cooperative matrices, NV or KHR (shaders/vulkan/attention_coopmat.glsl), and SPARSE_ATTN of
+ * quant `none` with f16 inputs in a whole forward, on the raw K (vk_run.raw_k). Other quant modes
+ * and dtypes stay on the baseline kernel: their oracle precision needs f32 operands, which the
+ * fp16 matrix units do not take exactly (int8_fp8's E4M3 P and V, and f16 inputs, are exact in
+ * fp16; K~ = K - mean is not, which is why `none` takes the raw K and shifts the LSE). */
 #include "backends/vulkan/vk_attention.h"
 
 #include <stdlib.h>
@@ -31,7 +33,8 @@ static uint32_t shared_bytes(bool int8, uint32_t D, uint32_t sg) {
 static uint32_t sparse_subgroups(const vk_device *dev, const sla2_graph *g) {
   const char *v = getenv("SLA2_VULKAN_ATTN_SUBGROUPS");
   if (v && (strcmp(v, "4") == 0 || strcmp(v, "8") == 0)) return (uint32_t)atoi(v);
-  bool fits8 = shared_bytes(true, (uint32_t)g->D, 8) <= dev->props.limits.maxComputeSharedMemorySize;
+  const bool int8 = g->quant == SLA2_QUANT_INT8_FP8;
+  bool fits8 = shared_bytes(int8, (uint32_t)g->D, 8) <= dev->props.limits.maxComputeSharedMemorySize;
   return g->bq >= 128 && fits8 ? 8u : 4u;
 }
 
@@ -46,6 +49,15 @@ bool vk_attention_coopmat_fits(const vk_device *dev, const sla2_graph *g, const 
     return false;
   }
   return shared_bytes(!dense, D, dense ? WG / 32u : sparse_subgroups(dev, g)) <= dev->props.limits.maxComputeSharedMemorySize;
+}
+
+bool vk_attention_coopmat_raw_k_fits(const vk_device *dev, const sla2_graph *g) {
+  const sla2_node *node = sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN);
+  if (!node || dev->path == VK_PATH_BASELINE || g->quant != SLA2_QUANT_NONE || g->D % 16 != 0) return false;
+  if (vk_slot_dtype(g, node->in[0]) != SLA2_F16 || vk_slot_dtype(g, SLA2_SLOT_K) != SLA2_F16 ||
+      vk_slot_dtype(g, node->in[2]) != SLA2_F16)
+    return false;
+  return shared_bytes(false, (uint32_t)g->D, sparse_subgroups(dev, g)) <= dev->props.limits.maxComputeSharedMemorySize;
 }
 
 typedef struct coopmat_push {
@@ -75,12 +87,21 @@ static vk_shader kernel_of(const vk_device *dev, bool dense) {
 
 sla2_status vk_attention_coopmat(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
-  const bool dense = node->op == SLA2_OP_DENSE_ATTN;
+  const bool dense = node->op == SLA2_OP_DENSE_ATTN, raw_k = !dense && g->quant == SLA2_QUANT_NONE;
   int o = node->out[0];
   coopmat_push p = {.N = (uint32_t)g->N, .H = (uint32_t)g->H, .scale = g->scale};
   const uint32_t wg = dense ? WG : 32u * sparse_subgroups(r->dev, g), rows = wg / 2u;
-  vk_dispatch_desc d = {.shader = kernel_of(r->dev, dense)};
-  if (dense) {
+  vk_dispatch_desc d = {.shader = kernel_of(r->dev, dense || raw_k)};
+  if (raw_k) { /* vk_run.raw_k: Q, the raw K and V as dense attention takes them, keys from the LUT */
+    p.bq = (uint32_t)g->bq, p.Tm = (uint32_t)g->Tm, p.nsub = div_up(g->bq, rows);
+    p.bk = (uint32_t)g->bk, p.Tn = (uint32_t)g->Tn, p.k = (uint32_t)g->k;
+    p.write_lse = node->out[1] >= 0;
+    vk_slot_strides(g, node->in[0], p.q_strides);
+    vk_slot_strides(g, SLA2_SLOT_K, p.k_strides);
+    vk_slot_strides(g, node->in[2], p.v_strides);
+    d.bind[0] = r->buf[node->in[0]], d.bind[1] = r->buf[SLA2_SLOT_K], d.bind[2] = r->buf[node->in[2]];
+    d.bind[3] = r->buf[node->in[3]];
+  } else if (dense) {
     p.bq = ROWS, p.Tm = div_up(g->N, ROWS), p.nsub = 1;
     p.bk = BC, p.Tn = div_up(g->N, BC), p.k = p.Tn;
     p.write_lse = node->out[1] >= 0;
@@ -102,7 +123,7 @@ sla2_status vk_attention_coopmat(vk_run *r, const sla2_node *node) {
   d.bind[7] = r->buf[o];
   if (p.write_lse) d.bind[8] = r->buf[node->out[1]];
   uint32_t spec[] = {wg, (uint32_t)g->D, runs_are_words(p.q_strides), runs_are_words(p.k_strides),
-                     runs_are_words(p.v_strides), vk_slot_dtype(g, o)};
+                     runs_are_words(p.v_strides), vk_slot_dtype(g, o), raw_k, raw_k && r->lse_shift};
   for (uint32_t i = 0; i < sizeof spec / sizeof spec[0]; i++) d.spec[i] = spec[i];
   d.spec_count = sizeof spec / sizeof spec[0];
   d.push = &p, d.push_bytes = sizeof p;

@@ -135,11 +135,16 @@ static sla2_status run_locked(vk_device *dev, const sla2_graph *g, int first, in
   light_fits = vk_linear_light_fits(dev, g);
   /* No node of a whole forward exposes the codes: the sparse kernel's f16 copies suffice. */
   r.f16_codes = whole && vk_attention_cm2_fp8_runs(dev, g);
-  const sla2_node *sparse = sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN);
-  r.raw_k = whole && vk_attention_cm2_split_runs(dev, g) && vk_attention_cm2_raw_k_fits(g);
-  r.lse_shift = r.raw_k && g->smooth_k && sparse->out[1] >= 0;
-  r.k_halves = whole && vk_attention_cm2_split_runs(dev, g) && !r.raw_k;
+  const bool cm2_none = vk_attention_cm2_split_runs(dev, g);
+  r.raw_k = whole && cm2_none && vk_attention_cm2_raw_k_fits(g);
+  r.k_halves = whole && cm2_none && !r.raw_k;
 #endif
+#if defined(SLA2_VK_HAVE_COOPMAT_NV) || defined(SLA2_VK_HAVE_COOPMAT_KHR)
+  /* without cooperative matrices 2, `none` on the subgroup kernel, else on the baseline one */
+  if (!r.raw_k && !r.k_halves) r.raw_k = whole && vk_attention_coopmat_raw_k_fits(dev, g);
+#endif
+  const sla2_node *sparse = sla2_graph_find_node(g, SLA2_OP_SPARSE_ATTN);
+  r.lse_shift = r.raw_k && g->smooth_k && sparse->out[1] >= 0;
   r.light_linear = light_fits && whole;
 #ifdef SLA2_VK_HAVE_COOPMAT2
   r.light_combine = r.light_linear && vk_linear_light_combines(g);

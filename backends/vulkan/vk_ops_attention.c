@@ -46,6 +46,7 @@ sla2_status vk_op_attention(vk_run *r, const sla2_node *node) {
 #endif
 #if defined(SLA2_VK_HAVE_COOPMAT_NV) || defined(SLA2_VK_HAVE_COOPMAT_KHR)
   if (dev->path != VK_PATH_BASELINE && vk_attention_coopmat_fits(dev, g, node)) return vk_attention_coopmat(r, node);
+  if (!dense && r->raw_k) return vk_attention_coopmat(r, node); /* vk_attention_coopmat_raw_k_fits */
 #endif
 
   vk_attention_geometry geo = vk_attention_baseline_geometry(dev, g->D);

@@ -1,4 +1,5 @@
-// SPARSE_ATTN (int8_fp8) and DENSE_ATTN (f16) on subgroup-scope cooperative matrices.
+// SPARSE_ATTN (int8_fp8), DENSE_ATTN (f16) and SPARSE_ATTN of quant `none` on the raw f16 K (a
+// whole forward, vk_run.raw_k) on subgroup-scope cooperative matrices.
 // Included by attention_coopmat_i8.comp (CM_INT8 1: S from INT8 codes, int32 accumulation) and
 // attention_coopmat_f16.comp (CM_INT8 0: S from f16 Q and K, fp32 accumulation), both on
 // VK_NV_cooperative_matrix, and by attention_coopmat_khr_i8.comp / attention_coopmat_khr_f16.comp
@@ -50,6 +51,11 @@ layout(constant_id = 2) const bool Q_VEC = false; // f16 tensor whose 8-channel 
 layout(constant_id = 3) const bool K_VEC = false;
 layout(constant_id = 4) const bool V_VEC = false;
 layout(constant_id = 5) const uint O_DT = 0;
+// f16 variant: keys from the LUT (SPARSE_ATTN of quant `none` on the raw K, whose scores differ
+// from the contract's by smooth_k's per-row constant s q . mean_N(K)); LSE_SHIFT: that constant
+// is in the LSE buffer on entry and comes off the log-sum-exp.
+layout(constant_id = 6) const bool F16_SPARSE = false;
+layout(constant_id = 7) const bool LSE_SHIFT = false;
 
 const uint SG = WG / 32u;
 const uint ROWS = SG * 16u; // query rows per workgroup (Q is staged in the K tile, BC rows at a time)
@@ -85,7 +91,7 @@ const uint QWORDS = DH / 16u;      // 16-byte words per Q / K row
 #else
 const uint KT = 16u;
 const bool FP8 = false;
-const bool DENSE = true;
+const bool DENSE = !F16_SPARSE;
 const uint QWORDS = DH / 8u;
 #if CM_KHR
 #define QMAT CM(float16_t, 16, 16, A)
@@ -131,7 +137,7 @@ layout(std430, binding = 4) readonly buffer QScale { float qscale[]; };
 layout(std430, binding = 5) readonly buffer KScale { float kscale[]; };
 layout(std430, binding = 6) readonly buffer VScale { float vscale[]; };
 layout(std430, binding = 7) buffer O { uint o[]; };
-layout(std430, binding = 8) writeonly buffer Lse { float lse[]; };
+layout(std430, binding = 8) buffer Lse { float lse[]; };
 
 SLA2_DEFINE_STORE(store_o, o)
 
@@ -439,7 +445,8 @@ void main() {
   uint row_local = sg * 16u + r;
   if (half_ == 0u) {
     sh_mc[row_local].x = 1.0 / l;
-    if (row_local < rows_here && pc.write_lse != 0u) lse[bh * pc.N + row0 + row_local] = m_row + log(l);
+    uint at = bh * pc.N + row0 + row_local;
+    if (row_local < rows_here && pc.write_lse != 0u) lse[at] = LSE_SHIFT ? m_row + log(l) - lse[at] : m_row + log(l);
   }
   for (uint j = 0u; j < OCOLS; j++) {
     CM_STORE(acc[j], sh_red, sg * 256u, 16, false);
