@@ -65,6 +65,9 @@ const conf_case conf_cases[] = {
      * two words on every other row), in two quant modes. */
     {"f16_odd_rows",      1, 2, 200, 64,  64,  32, 0.3,   SM,               Q8F8, true,  PH, RL, SLA2_F16,  ODD_ROWS},
     {"bf16_odd_rows_none", 1, 2, 150, 64, 128, 64, 0.4,   SM,               QN,   true,  PH, RL, SLA2_BF16, ODD_ROWS},
+    /* 16-bit `none` without smooth_k: a whole forward's sparse branch on the raw K with no LSE
+     * shift (CUDA, Vulkan cooperative matrices), at the wgmma kernel's shape. */
+    {"f16_none_no_smooth", 1, 2, 260, 128, 128, 64, 0.4,  SM,               QN,   false, PH, RL, SLA2_F16,  BHND},
 };
 const size_t conf_case_count = sizeof conf_cases / sizeof conf_cases[0];
 
