@@ -69,10 +69,10 @@ struct wg_ring {
   /* Every thread of the CTA calls this. */
   __device__ void init(int consumers) const {
     if (threadIdx.x == 0) {
-      mbar_init(bars, 1);
+      mbar_init(q_full(), 1);
       for (int s = 0; s < S; s++) {
-        mbar_init(bars + 1 + s, 1), mbar_init(bars + 1 + 2 * S + s, 1);
-        mbar_init(bars + 1 + S + s, consumers), mbar_init(bars + 1 + 3 * S + s, consumers);
+        mbar_init(k_full(s), 1), mbar_init(v_full(s), 1);
+        mbar_init(k_empty(s), consumers), mbar_init(v_empty(s), consumers);
       }
       mbar_init_fence();
     }

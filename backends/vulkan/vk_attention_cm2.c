@@ -209,10 +209,13 @@ sla2_status vk_attention_cm2(vk_run *r, const sla2_node *node) {
   vk_slot_strides(g, node->in[2], p.v_strides);
   vk_slot_strides(g, node->out[0], p.o_strides);
   d.bind[0] = r->buf[node->in[0]], d.bind[2] = r->buf[node->in[2]];
+  if (sparse) {
+    p.bq = (uint32_t)g->bq, p.bk = (uint32_t)g->bk, p.Tm = (uint32_t)g->Tm, p.k = (uint32_t)g->k;
+    d.bind[3] = r->buf[node->in[3]];
+  }
   if (sparse && r->raw_k) {
     vk_slot_strides(g, SLA2_SLOT_K, p.k_strides);
-    p.bq = (uint32_t)g->bq, p.bk = (uint32_t)g->bk, p.Tm = (uint32_t)g->Tm, p.k = (uint32_t)g->k;
-    d.bind[1] = r->buf[SLA2_SLOT_K], d.bind[3] = r->buf[node->in[3]];
+    d.bind[1] = r->buf[SLA2_SLOT_K];
   } else if (sparse) {
     const uint32_t N = (uint32_t)g->N, D = (uint32_t)g->D;
     p.lo_offset = vk_attention_cm2_lo_offset(g);
@@ -223,8 +226,7 @@ sla2_status vk_attention_cm2(vk_run *r, const sla2_node *node) {
     }
     const uint32_t halves[4] = {(uint32_t)g->H * N * D, N * D, D, 1u};
     memcpy(p.k_strides, halves, sizeof halves);
-    p.bq = (uint32_t)g->bq, p.bk = (uint32_t)g->bk, p.Tm = (uint32_t)g->Tm, p.k = (uint32_t)g->k;
-    d.bind[1] = r->dev->scratch[VK_SCRATCH_KSPLIT], d.bind[3] = r->buf[node->in[3]];
+    d.bind[1] = r->dev->scratch[VK_SCRATCH_KSPLIT];
   } else {
     vk_slot_strides(g, node->in[1], p.k_strides);
     d.bind[1] = r->buf[node->in[1]];

@@ -92,31 +92,26 @@ sla2_status vk_attention_coopmat(vk_run *r, const sla2_node *node) {
   coopmat_push p = {.N = (uint32_t)g->N, .H = (uint32_t)g->H, .scale = g->scale};
   const uint32_t wg = dense ? WG : 32u * sparse_subgroups(r->dev, g), rows = wg / 2u;
   vk_dispatch_desc d = {.shader = kernel_of(r->dev, dense || raw_k)};
-  if (raw_k) { /* vk_run.raw_k: Q, the raw K and V as dense attention takes them, keys from the LUT */
-    p.bq = (uint32_t)g->bq, p.Tm = (uint32_t)g->Tm, p.nsub = div_up(g->bq, rows);
-    p.bk = (uint32_t)g->bk, p.Tn = (uint32_t)g->Tn, p.k = (uint32_t)g->k;
-    p.write_lse = node->out[1] >= 0;
-    vk_slot_strides(g, node->in[0], p.q_strides);
-    vk_slot_strides(g, SLA2_SLOT_K, p.k_strides);
-    vk_slot_strides(g, node->in[2], p.v_strides);
-    d.bind[0] = r->buf[node->in[0]], d.bind[1] = r->buf[SLA2_SLOT_K], d.bind[2] = r->buf[node->in[2]];
-    d.bind[3] = r->buf[node->in[3]];
-  } else if (dense) {
+  if (dense) {
     p.bq = ROWS, p.Tm = div_up(g->N, ROWS), p.nsub = 1;
     p.bk = BC, p.Tn = div_up(g->N, BC), p.k = p.Tn;
-    p.write_lse = node->out[1] >= 0;
-    vk_slot_strides(g, node->in[0], p.q_strides);
-    vk_slot_strides(g, node->in[1], p.k_strides);
-    vk_slot_strides(g, node->in[2], p.v_strides);
-    for (int i = 0; i < 3; i++) d.bind[i] = r->buf[node->in[i]];
-  } else {
+  } else { /* keys from the LUT */
     p.bq = (uint32_t)g->bq, p.Tm = (uint32_t)g->Tm, p.nsub = div_up(g->bq, rows);
     p.bk = (uint32_t)g->bk, p.Tn = (uint32_t)g->Tn, p.k = (uint32_t)g->k;
+    d.bind[3] = r->buf[node->in[3]];
+  }
+  if (dense || raw_k) { /* f16 Q, K, V; vk_run.raw_k: the raw K in place of K~ */
+    const int k = dense ? node->in[1] : SLA2_SLOT_K;
+    p.write_lse = node->out[1] >= 0;
+    vk_slot_strides(g, node->in[0], p.q_strides);
+    vk_slot_strides(g, k, p.k_strides);
+    vk_slot_strides(g, node->in[2], p.v_strides);
+    d.bind[0] = r->buf[node->in[0]], d.bind[1] = r->buf[k], d.bind[2] = r->buf[node->in[2]];
+  } else { /* int8_fp8: the codes and their scales */
     p.write_lse = 1;
     d.bind[0] = r->buf[node->in[4]], d.bind[4] = r->buf[node->in[5]];
     d.bind[1] = r->buf[node->in[6]], d.bind[5] = r->buf[node->in[7]];
     d.bind[2] = r->buf[node->in[8]], d.bind[6] = r->buf[node->in[9]];
-    d.bind[3] = r->buf[node->in[3]];
   }
   vk_slot_strides(g, o, p.o_strides);
   p.o_pairs = vk_strides_pair_words(p.o_strides);

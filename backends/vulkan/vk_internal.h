@@ -165,7 +165,7 @@ typedef struct vk_run {
   bool f16_codes;    /* the quantize nodes write f16 codes into KSPLIT, not the code slots */
   bool light_combine; /* the light LUT-row kernel also does COMBINE (vk_linear_light_combines) */
   bool k_halves;      /* SMOOTH_K also writes K~'s f16 halves into KSPLIT (vk_attention_cm2_split_runs) */
-  bool raw_k;         /* SPARSE_ATTN (quant none, cm2) reads the raw f16 K instead of K~'s halves */
+  bool raw_k;         /* SPARSE_ATTN (quant none) reads the raw f16 K: cm2 or subgroup cooperative matrices */
   bool lse_shift;     /* with raw_k and smooth_k: FEATURE_MAP of Q writes each row's LSE shift */
 } vk_run;
 

@@ -147,7 +147,7 @@ typedef struct feature_push {
 sla2_status vk_op_feature_map(vk_run *r, const sla2_node *node) {
   const sla2_graph *g = r->g;
   int src = node->in[0];
-  /* phi(q) also writes the sparse kernel's LSE shift (vk_attention_cm2_raw_k_fits) */
+  /* phi(q) also writes the sparse kernel's LSE shift (vk_run.lse_shift) */
   const bool shift = r->lse_shift && src == SLA2_SLOT_Q;
   vk_dispatch_desc d = {.shader = VK_SHADER_feature_map,
                         .spec = {256, vk_slot_load_dtype(g, src), (uint32_t)g->feature_map, r->light_linear, shift},
