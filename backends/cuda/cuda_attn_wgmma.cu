@@ -22,6 +22,7 @@
  * int8_fp8 take s8 codes (exact s32 sums) scaled per key block by s sigma_q sigma_k. int8_fp8
  * first runs the keys once for the exact row max, then rounds 448 P~ to E4M3 and multiplies
  * with V's E4M3 values, both exact in f16 (attn_fp8_v_f16), accumulating in f32. */
+#include <limits.h>
 #include <string.h>
 
 #include "backends/cuda/cuda_attention.cuh"
@@ -70,7 +71,7 @@ __device__ inline int wg_block(const attn_args &a, const int *lut_row, int p) {
 
 template <int NC, int DP, int MODE, bool F16>
 __global__ void __launch_bounds__((NC + 1) * 128, 1)
-    attn_wgmma_kernel(const __grid_constant__ wg_maps maps, attn_args a) {
+    attn_wgmma_kernel(const __grid_constant__ wg_maps maps, attn_args a, int items) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   typedef wg_layout<NC, DP, MODE> L;
   constexpr bool S8 = L::S8, FP8 = MODE == WG_FP8;
@@ -81,13 +82,16 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
   volatile float *anchor = reinterpret_cast<float *>(smem + L::ANCHOR);
   const wg_ring<L::S> ring{reinterpret_cast<uint64_t *>(smem + L::BAR)};
 
-  const int i = blockIdx.x, bh = blockIdx.y, b = bh / a.H, h = bh % a.H;
-  const int n0 = i * a.rows;
-  const int *lut_row = a.lut ? a.lut + ((long long)bh * a.Tm + i) * a.nsel : nullptr;
-  const int total = attn_total_keys(a, bh, i);
-  const int ntiles = (total + WG_BN - 1) / WG_BN;
   const int kpasses = FP8 ? 2 : 1; /* int8_fp8 reads K twice: row max, then the product */
   const float fac = a.scale * CUDA_LOG2E;
+  /* Work item `work` (query block i of head bh), in the order the CTAs take them. */
+#define WG_ITEM                                                                                  \
+  const int i = work % a.Tm, bh = work / a.Tm, b = bh / a.H, h = bh % a.H;                      \
+  const int n0 = i * a.rows;                                                                    \
+  const int *lut_row = a.lut ? a.lut + ((long long)bh * a.Tm + i) * a.nsel : nullptr;          \
+  const int total = attn_total_keys(a, bh, i);                                                  \
+  const int ntiles = (total + WG_BN - 1) / WG_BN;                                               \
+  (void)lut_row /* the consumers' blocks come through the ring */
 
   ring.init(NC * 128);
 
@@ -95,46 +99,53 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     regs_dec<24>();
     if (threadIdx.x != 0) return;
     tma_prefetch_map(&maps.k), tma_prefetch_map(&maps.v);
-    mbar_arrive_expect_tx(ring.q_full(), L::Q_BYTES);
-    if (S8) {
-      for (int c = 0; c < NC; c++) tma_load4(sq + c * 64 * DP, &maps.q, ring.q_full(), 0, n0 + c * 64, h, b);
-    } else {
-      for (int p = 0; p < L::NP; p++)
-        for (int c = 0; c < NC; c++)
-          tma_load4(sq + p * L::BM * 128 + c * 64 * 128, &maps.q, ring.q_full(), p * 64, n0 + c * 64, h, b);
-    }
     const int box = a.lut ? min(a.bk, WG_BN) : WG_BN; /* rows per TMA box (the maps' box height) */
-    const float qfac = S8 ? fac * a.qs[(long long)bh * a.Tm + i] : 0.0f;
-    for (int u = 0; u < kpasses * ntiles; u++) {
-      const int j = u % ntiles, s = ring.stage(u);
-      const bool with_v = u >= (kpasses - 1) * ntiles;
-      unsigned char *sk = smem + L::Q_BYTES + s * L::STAGE;
-      ring.wait_k_free(u);
-      if (S8) /* score factor s sigma_q sigma_k per box, published by the full barrier's arrival */
-        for (int r = 0; r < WG_BN; r += box)
-          fac_s[s * 8 + r / box] = qfac * a.ks[(long long)bh * a.Tn + wg_block(a, lut_row, j * WG_BN + r)];
-      mbar_arrive_expect_tx(ring.k_full(u), L::V_OFF);
-      for (int r = 0; r < WG_BN; r += box) {
-        const int row = lut_row ? wg_block(a, lut_row, j * WG_BN + r) * a.bk : j * WG_BN + r;
-        if constexpr (S8) {
-          tma_load4(sk + r * DP, &maps.k, ring.k_full(u), 0, row, h, b);
-        } else {
-          for (int p = 0; p < L::NP; p++) {
-            tma_load4(sk + p * WG_PANEL + r * 128, &maps.k, ring.k_full(u), p * 64, row, h, b);
-            if (MODE == WG_SPLIT)
-              tma_load4(sk + L::K_BYTES + p * WG_PANEL + r * 128, &maps.klo, ring.k_full(u), p * 64, row, h, b);
+    int ku = 0, vu = 0;                               /* K and V ring entries of earlier items */
+    for (int work = blockIdx.x, item = 0; work < items; work += gridDim.x, item++) {
+      WG_ITEM;
+      if (item > 0) mbar_wait(ring.q_empty(), (item - 1) & 1); /* the consumers' last product with Q */
+      mbar_arrive_expect_tx(ring.q_full(), L::Q_BYTES);
+      if (S8) {
+        for (int c = 0; c < NC; c++) tma_load4(sq + c * 64 * DP, &maps.q, ring.q_full(), 0, n0 + c * 64, h, b);
+      } else {
+        for (int p = 0; p < L::NP; p++)
+          for (int c = 0; c < NC; c++)
+            tma_load4(sq + p * L::BM * 128 + c * 64 * 128, &maps.q, ring.q_full(), p * 64, n0 + c * 64, h, b);
+      }
+      const float qfac = S8 ? fac * a.qs[(long long)bh * a.Tm + i] : 0.0f;
+      for (int x = 0; x < kpasses * ntiles; x++) {
+        const int u = ku + x, j = x % ntiles, s = ring.stage(u);
+        const bool with_v = x >= (kpasses - 1) * ntiles;
+        unsigned char *sk = smem + L::Q_BYTES + s * L::STAGE;
+        ring.wait_k_free(u);
+        if (S8) /* score factor s sigma_q sigma_k per box, published by the full barrier's arrival */
+          for (int r = 0; r < WG_BN; r += box)
+            fac_s[s * 8 + r / box] = qfac * a.ks[(long long)bh * a.Tn + wg_block(a, lut_row, j * WG_BN + r)];
+        mbar_arrive_expect_tx(ring.k_full(u), L::V_OFF);
+        for (int r = 0; r < WG_BN; r += box) {
+          const int row = lut_row ? wg_block(a, lut_row, j * WG_BN + r) * a.bk : j * WG_BN + r;
+          if constexpr (S8) {
+            tma_load4(sk + r * DP, &maps.k, ring.k_full(u), 0, row, h, b);
+          } else {
+            for (int p = 0; p < L::NP; p++) {
+              tma_load4(sk + p * WG_PANEL + r * 128, &maps.k, ring.k_full(u), p * 64, row, h, b);
+              if (MODE == WG_SPLIT)
+                tma_load4(sk + L::K_BYTES + p * WG_PANEL + r * 128, &maps.klo, ring.k_full(u), p * 64, row, h, b);
+            }
           }
         }
+        if (!with_v) continue;
+        const int vj = vu + j;
+        unsigned char *vdst = smem + L::Q_BYTES + ring.stage(vj) * L::STAGE + L::V_OFF;
+        ring.wait_v_free(vj);
+        mbar_arrive_expect_tx(ring.v_full(vj), L::V_BYTES);
+        for (int r = 0; r < WG_BN; r += box) {
+          const int row = lut_row ? wg_block(a, lut_row, j * WG_BN + r) * a.bk : j * WG_BN + r;
+          for (int p = 0; p < L::NP; p++)
+            tma_load4(vdst + p * WG_PANEL + r * 128, &maps.v, ring.v_full(vj), p * 64, row, h, b);
+        }
       }
-      if (!with_v) continue;
-      unsigned char *vdst = smem + L::Q_BYTES + ring.stage(j) * L::STAGE + L::V_OFF;
-      ring.wait_v_free(j);
-      mbar_arrive_expect_tx(ring.v_full(j), L::V_BYTES);
-      for (int r = 0; r < WG_BN; r += box) {
-        const int row = lut_row ? wg_block(a, lut_row, j * WG_BN + r) * a.bk : j * WG_BN + r;
-        for (int p = 0; p < L::NP; p++)
-          tma_load4(vdst + p * WG_PANEL + r * 128, &maps.v, ring.v_full(j), p * 64, row, h, b);
-      }
+      ku += kpasses * ntiles, vu += ntiles;
     }
     return;
   }
@@ -147,192 +158,201 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
   float sacc[64], o[DP / 2];
   int si[64];
   uint32_t pa[8][4];
-  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, corr[2] = {1.0f, 1.0f};
+  int ku = 0, vu = 0; /* K and V ring entries of earlier items */
+  for (int work = blockIdx.x, item = 0; work < items; work += gridDim.x, item++) {
+    WG_ITEM;
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, corr[2] = {1.0f, 1.0f};
 #pragma unroll
-  for (int e = 0; e < DP / 2; e++) o[e] = 0.0f;
+    for (int e = 0; e < DP / 2; e++) o[e] = 0.0f;
 
-  /* S = Q K^T of K-ring entry u, asynchronous. */
-  auto issue_qk = [&](int u) {
-    const unsigned char *sk = smem + L::Q_BYTES + ring.stage(u) * L::STAGE;
-    if (S8) {
-      wg_fence_regs(si);
-      wg_fence();
+    /* S = Q K^T of K-ring entry u, asynchronous. */
+    auto issue_qk = [&](int u) {
+      const unsigned char *sk = smem + L::Q_BYTES + ring.stage(u) * L::STAGE;
+      if (S8) {
+        wg_fence_regs(si);
+        wg_fence();
 #pragma unroll
-      for (int kk = 0; kk < DP / 32; kk++)
-        wgmma_s8_n128(si, wg_desc(sq + cw * 64 * DP + kk * 32, 16, DP), wg_desc(sk + kk * 32, 16, DP), kk > 0);
-    } else {
-      wg_fence_regs(sacc);
-      wg_fence();
+        for (int kk = 0; kk < DP / 32; kk++)
+          wgmma_s8_n128(si, wg_desc(sq + cw * 64 * DP + kk * 32, 16, DP), wg_desc(sk + kk * 32, 16, DP), kk > 0);
+      } else {
+        wg_fence_regs(sacc);
+        wg_fence();
 #pragma unroll
-      for (int kk = 0; kk < DP / 16; kk++) {
-        const int p = kk / 4, kin = (kk % 4) * 32;
-        const uint64_t da = wg_desc(sq + p * L::BM * 128 + cw * 64 * 128 + kin, 16, 128);
-        wgmma_ss_n128<F16>(sacc, da, wg_desc(sk + p * WG_PANEL + kin, 16, 128), kk > 0);
-        if (MODE == WG_SPLIT) wgmma_ss_n128<F16>(sacc, da, wg_desc(sk + L::K_BYTES + p * WG_PANEL + kin, 16, 128), 1);
+        for (int kk = 0; kk < DP / 16; kk++) {
+          const int p = kk / 4, kin = (kk % 4) * 32;
+          const uint64_t da = wg_desc(sq + p * L::BM * 128 + cw * 64 * 128 + kin, 16, 128);
+          wgmma_ss_n128<F16>(sacc, da, wg_desc(sk + p * WG_PANEL + kin, 16, 128), kk > 0);
+          if (MODE == WG_SPLIT) wgmma_ss_n128<F16>(sacc, da, wg_desc(sk + L::K_BYTES + p * WG_PANEL + kin, 16, 128), 1);
+        }
       }
-    }
-    wg_commit();
-  };
-  auto issue_pv = [&](int j) { wg_issue_pv_tile<F16>(o, pa, smem + L::Q_BYTES + ring.stage(j) * L::STAGE + L::V_OFF); };
-  /* After S of tile j (K-ring entry u) completed: positions past the row's end -inf; s8 modes
-   * scale to log2 units here (per-box factors, read before the stage is released), 16-bit modes
-   * leave raw S (the softmax folds the scale into one FFMA). */
-  constexpr bool RAW = !S8;
-  auto scores = [&](int j, int u) {
-    const int base = j * WG_BN;
-    if (S8) {
+      wg_commit();
+    };
+    auto issue_pv = [&](int j) { /* tile j of this item: V-ring entry vu + j */
+      wg_issue_pv_tile<F16>(o, pa, smem + L::Q_BYTES + ring.stage(vu + j) * L::STAGE + L::V_OFF);
+    };
+    /* After S of tile j (K-ring entry u) completed: positions past the row's end -inf; s8 modes
+     * scale to log2 units here (per-box factors, read before the stage is released), 16-bit modes
+     * leave raw S (the softmax folds the scale into one FFMA). */
+    constexpr bool RAW = !S8;
+    auto scores = [&](int j, int u) {
+      const int base = j * WG_BN;
+      if (S8) {
 #pragma unroll
-      for (int e = 0; e < 64; e++) sacc[e] = (float)si[e] * fac_s[ring.stage(u) * 8 + (((e / 4) * 8) >> lbk)];
-    }
-    if (base + WG_BN > total) {
+        for (int e = 0; e < 64; e++) sacc[e] = (float)si[e] * fac_s[ring.stage(u) * 8 + (((e / 4) * 8) >> lbk)];
+      }
+      if (base + WG_BN > total) {
 #pragma unroll
-      for (int e = 0; e < 64; e++)
-        if (base + (e / 4) * 8 + 2 * q4 + (e & 1) >= total) sacc[e] = -INFINITY;
-    }
-  };
-  /* Running max in log2 units: m = max(m, rowmax(sacc) [x fac]). */
-  auto update_max = [&](float (&mx)[2]) {
-    float t[2] = {-INFINITY, -INFINITY};
+        for (int e = 0; e < 64; e++)
+          if (base + (e / 4) * 8 + 2 * q4 + (e & 1) >= total) sacc[e] = -INFINITY;
+      }
+    };
+    /* Running max in log2 units: m = max(m, rowmax(sacc) [x fac]). */
+    auto update_max = [&](float (&mx)[2]) {
+      float t[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-    for (int e = 0; e < 64; e++) t[(e >> 1) & 1] = fmaxf(t[(e >> 1) & 1], sacc[e]);
-#pragma unroll
-    for (int r = 0; r < 2; r++) {
-      t[r] = fmaxf(t[r], __shfl_xor_sync(0xffffffffu, t[r], 1));
-      t[r] = fmaxf(t[r], __shfl_xor_sync(0xffffffffu, t[r], 2));
-      mx[r] = fmaxf(mx[r], RAW ? t[r] * fac : t[r]);
-    }
-  };
-  /* exp2(S - m) into sacc and the running sums; online max unless int8_fp8 (final max known,
-   * exp2f as the mma kernel for the same E4M3 rounding). */
-  auto softmax = [&]() {
-    float mu[2];
-    if (FP8) {
-      mu[0] = m[0], mu[1] = m[1];
-    } else {
-      float mx[2] = {m[0], m[1]};
-      update_max(mx);
+      for (int e = 0; e < 64; e++) t[(e >> 1) & 1] = fmaxf(t[(e >> 1) & 1], sacc[e]);
 #pragma unroll
       for (int r = 0; r < 2; r++) {
-        mu[r] = mx[r] == -INFINITY ? 0.0f : mx[r];
-        corr[r] = fast_exp2(m[r] - mu[r]);
-        m[r] = mx[r];
+        t[r] = fmaxf(t[r], __shfl_xor_sync(0xffffffffu, t[r], 1));
+        t[r] = fmaxf(t[r], __shfl_xor_sync(0xffffffffu, t[r], 2));
+        mx[r] = fmaxf(mx[r], RAW ? t[r] * fac : t[r]);
       }
-    }
-    float sum[2] = {0.0f, 0.0f};
+    };
+    /* exp2(S - m) into sacc and the running sums; online max unless int8_fp8 (final max known,
+     * exp2f as the mma kernel for the same E4M3 rounding). */
+    auto softmax = [&]() {
+      float mu[2];
+      if (FP8) {
+        mu[0] = m[0], mu[1] = m[1];
+      } else {
+        float mx[2] = {m[0], m[1]};
+        update_max(mx);
 #pragma unroll
-    for (int e = 0; e < 64; e++) {
-      const int r = (e >> 1) & 1;
-      sacc[e] = FP8 ? exp2f(sacc[e] - mu[r]) : fast_exp2(fmaf(sacc[e], RAW ? fac : 1.0f, -mu[r]));
-      sum[r] += sacc[e];
-    }
-    l[0] = l[0] * corr[0] + sum[0];
-    l[1] = l[1] * corr[1] + sum[1];
-  };
-  /* P as the A fragments of the P V product (keys 16 kk .. 16 kk + 15): in V's type, or the
-   * E4M3 rounding of 448 P~ as exact f16 values. */
-  auto pack_p = [&]() {
-#pragma unroll
-    for (int kk = 0; kk < 8; kk++)
-#pragma unroll
-      for (int w = 0; w < 4; w++) {
-        const float lo = sacc[8 * kk + 2 * w], hi = sacc[8 * kk + 2 * w + 1];
-        pa[kk][w] = FP8 ? p_fp8_pair(lo, hi) : pack_pair16<F16>(lo, hi);
+        for (int r = 0; r < 2; r++) {
+          mu[r] = mx[r] == -INFINITY ? 0.0f : mx[r];
+          corr[r] = fast_exp2(m[r] - mu[r]);
+          m[r] = mx[r];
+        }
       }
-  };
-  auto wait_s = [&]() {
-    if (S8) wg_fence_regs(si);
-    else wg_fence_regs(sacc);
-  };
+      float sum[2] = {0.0f, 0.0f};
+#pragma unroll
+      for (int e = 0; e < 64; e++) {
+        const int r = (e >> 1) & 1;
+        sacc[e] = FP8 ? exp2f(sacc[e] - mu[r]) : fast_exp2(fmaf(sacc[e], RAW ? fac : 1.0f, -mu[r]));
+        sum[r] += sacc[e];
+      }
+      l[0] = l[0] * corr[0] + sum[0];
+      l[1] = l[1] * corr[1] + sum[1];
+    };
+    /* P as the A fragments of the P V product (keys 16 kk .. 16 kk + 15): in V's type, or the
+     * E4M3 rounding of 448 P~ as exact f16 values. */
+    auto pack_p = [&]() {
+#pragma unroll
+      for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+        for (int w = 0; w < 4; w++) {
+          const float lo = sacc[8 * kk + 2 * w], hi = sacc[8 * kk + 2 * w + 1];
+          pa[kk][w] = FP8 ? p_fp8_pair(lo, hi) : pack_pair16<F16>(lo, hi);
+        }
+    };
+    auto wait_s = [&]() {
+      if (S8) wg_fence_regs(si);
+      else wg_fence_regs(sacc);
+    };
 
-  mbar_wait(ring.q_full(), 0);
-  const int u0 = FP8 ? ntiles : 0; /* K-ring entry of the product pass's first tile */
-  if (FP8) { /* pass 0: the exact row max; the next tile's S runs during this one's max */
-    ring.wait_k(0);
-    issue_qk(0);
-    for (int j = 0; j < ntiles; j++) {
-      wg_wait<0>();
-      wait_s();
-      scores(j, j); /* si is free after this */
-      ring.release_k(j);
-      if (j + 1 < ntiles) {
-        ring.wait_k(j + 1);
-        issue_qk(j + 1);
+    mbar_wait(ring.q_full(), item & 1);
+    const int u0 = ku + (FP8 ? ntiles : 0); /* K-ring entry of the product pass's first tile */
+    if (FP8) { /* pass 0: the exact row max; the next tile's S runs during this one's max */
+      ring.wait_k(ku);
+      issue_qk(ku);
+      for (int j = 0; j < ntiles; j++) {
+        wg_wait<0>();
+        wait_s();
+        scores(j, ku + j); /* si is free after this */
+        ring.release_k(ku + j);
+        if (j + 1 < ntiles) {
+          ring.wait_k(ku + j + 1);
+          issue_qk(ku + j + 1);
+        }
+        update_max(m);
       }
-      update_max(m);
     }
-  }
-  ring.wait_k(u0);
-  issue_qk(u0);
-  wg_wait<0>();
-  wait_s();
-  scores(0, u0);
-  ring.release_k(u0);
-  softmax();
-  pack_p();
-  for (int j = 1; j < ntiles; j++) {
-    const int u = u0 + j;
-    ring.wait_k(u);
-    issue_qk(u);
-    ring.wait_v(j - 1);
-    issue_pv(j - 1);
-    wg_wait<1>();
+    ring.wait_k(u0);
+    issue_qk(u0);
+    wg_wait<0>();
     wait_s();
-    scores(j, u);
-    ring.release_k(u);
+    scores(0, u0);
+    ring.release_k(u0);
     softmax();
-    /* A store of the softmax's result before the wait keeps the scheduler from sinking the
-     * softmax below it: it runs while P V is in flight. */
-    anchor[threadIdx.x - 128] = l[0] + l[1];
+    pack_p();
+    for (int j = 1; j < ntiles; j++) {
+      const int u = u0 + j;
+      ring.wait_k(u);
+      issue_qk(u);
+      ring.wait_v(vu + j - 1);
+      issue_pv(j - 1);
+      wg_wait<1>();
+      wait_s();
+      scores(j, u);
+      ring.release_k(u);
+      softmax();
+      /* A store of the softmax's result before the wait keeps the scheduler from sinking the
+       * softmax below it: it runs while P V is in flight. */
+      anchor[threadIdx.x - 128] = l[0] + l[1];
+      wg_wait<0>();
+      wg_fence_regs(o);
+#pragma unroll
+      for (int kk = 0; kk < 8; kk++) wg_fence_regs(pa[kk]); /* P stays live until its product completed */
+      ring.release_v(vu + j - 1);
+      if (!FP8) {
+#pragma unroll
+        for (int e = 0; e < DP / 2; e++) o[e] *= corr[(e >> 1) & 1];
+      }
+      pack_p();
+    }
+    mbar_arrive(ring.q_empty()); /* every product with this item's Q has completed */
+    ring.wait_v(vu + ntiles - 1);
+    issue_pv(ntiles - 1);
     wg_wait<0>();
     wg_fence_regs(o);
-#pragma unroll
-    for (int kk = 0; kk < 8; kk++) wg_fence_regs(pa[kk]); /* P stays live until its product completed */
-    ring.release_v(j - 1);
-    if (!FP8) {
-#pragma unroll
-      for (int e = 0; e < DP / 2; e++) o[e] *= corr[(e >> 1) & 1];
-    }
-    pack_p();
-  }
-  ring.wait_v(ntiles - 1);
-  issue_pv(ntiles - 1);
-  wg_wait<0>();
-  wg_fence_regs(o);
-  ring.release_v(ntiles - 1);
+    ring.release_v(vu + ntiles - 1);
 
 #pragma unroll
-  for (int r = 0; r < 2; r++) {
-    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
-    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
-  }
-  const int nend = min(a.N, n0 + a.rows);
-  const int na = n0 + cw * 64 + warp * 16 + g, nb = na + 8;
-  const float inv0 = 1.0f / l[0], inv1 = 1.0f / l[1];
-  /* int8_fp8: sigma_v / 448 of this thread's column pairs, loaded before the first store (loads
-   * between stores to O would each wait: the compiler cannot tell they do not alias) */
-  float2 cs2[DP / 8];
-#pragma unroll
-  for (int t = 0; t < DP / 8; t++) {
-    cs2[t] = make_float2(1.0f, 1.0f);
-    if (FP8) {
-      const float2 sv = *reinterpret_cast<const float2 *>(a.vs + (long long)bh * a.D + t * 8 + 2 * q4);
-      cs2[t] = make_float2(sv.x / SLA2_FP8_P_SCALE, sv.y / SLA2_FP8_P_SCALE);
+    for (int r = 0; r < 2; r++) {
+      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
     }
-  }
+    const int nend = min(a.N, n0 + a.rows);
+    const int na = n0 + cw * 64 + warp * 16 + g, nb = na + 8;
+    const float inv0 = 1.0f / l[0], inv1 = 1.0f / l[1];
+    /* int8_fp8: sigma_v / 448 of this thread's column pairs, loaded before the first store (loads
+     * between stores to O would each wait: the compiler cannot tell they do not alias) */
+    float2 cs2[DP / 8];
 #pragma unroll
-  for (int e = 0; e < DP / 2; e++) {
-    const int c = (e / 4) * 8 + 2 * q4 + (e & 1);
-    const float cs = (e & 1) ? cs2[e / 4].y : cs2[e / 4].x;
-    if (e & 2) {
-      if (nb < nend) t4_store(a.o, b, h, nb, c, o[e] * cs * inv1);
-    } else if (na < nend) {
-      t4_store(a.o, b, h, na, c, o[e] * cs * inv0);
+    for (int t = 0; t < DP / 8; t++) {
+      cs2[t] = make_float2(1.0f, 1.0f);
+      if (FP8) {
+        const float2 sv = *reinterpret_cast<const float2 *>(a.vs + (long long)bh * a.D + t * 8 + 2 * q4);
+        cs2[t] = make_float2(sv.x / SLA2_FP8_P_SCALE, sv.y / SLA2_FP8_P_SCALE);
+      }
     }
+#pragma unroll
+    for (int e = 0; e < DP / 2; e++) {
+      const int c = (e / 4) * 8 + 2 * q4 + (e & 1);
+      const float cs = (e & 1) ? cs2[e / 4].y : cs2[e / 4].x;
+      if (e & 2) {
+        if (nb < nend) t4_store(a.o, b, h, nb, c, o[e] * cs * inv1);
+      } else if (na < nend) {
+        t4_store(a.o, b, h, na, c, o[e] * cs * inv0);
+      }
+    }
+    if (a.lse && q4 == 0) {
+      if (na < nend) attn_store_lse(a, bh, na, (m[0] + log2f(l[0])) * CUDA_LN2);
+      if (nb < nend) attn_store_lse(a, bh, nb, (m[1] + log2f(l[1])) * CUDA_LN2);
+    }
+    ku += kpasses * ntiles, vu += ntiles;
   }
-  if (a.lse && q4 == 0) {
-    if (na < nend) attn_store_lse(a, bh, na, (m[0] + log2f(l[0])) * CUDA_LN2);
-    if (nb < nend) attn_store_lse(a, bh, nb, (m[1] + log2f(l[1])) * CUDA_LN2);
-  }
+#undef WG_ITEM
 #elif defined(__CUDA_ARCH__)
   __trap(); /* only the sm_90a build has this kernel: a launch of any other fails loudly */
 #endif
@@ -405,8 +425,13 @@ static sla2_status launch(const wg_maps &maps, const attn_args &a, cuda_device_c
                                                    cudaFuncAttributeMaxDynamicSharedMemorySize, bytes),
                               "attention shared memory");
   if (st != SLA2_OK) return st;
-  const dim3 grid((unsigned)a.Tm, (unsigned)BH);
-  attn_wgmma_kernel<NC, DP, MODE, F16><<<grid, (NC + 1) * 128, bytes, dev->stream>>>(maps, a);
+  /* persistent CTAs, one per SM (the shared memory allows no more): each walks work items
+   * blockIdx.x, + gridDim.x, ..., and its producer loads the next item's Q and first tiles while
+   * the consumers finish the last one */
+  const long long items = (long long)a.Tm * BH;
+  if (items > INT_MAX) return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: too many query blocks for one launch");
+  const unsigned ctas = (unsigned)(items < dev->sm_count ? items : dev->sm_count);
+  attn_wgmma_kernel<NC, DP, MODE, F16><<<ctas, (NC + 1) * 128, bytes, dev->stream>>>(maps, a, (int)items);
   return cuda_check_launch("attention (wgmma)");
 }
 

@@ -43,23 +43,25 @@ __device__ inline void mbar_wait(uint64_t *bar, uint32_t parity) {
       : "memory");
 }
 
-/* The LUT-row kernels' K / V ring of S stages: 1 + 4 S consecutive barriers q_full, k_full[S],
- * k_empty[S], v_full[S], v_empty[S]. Full barriers complete on the copy engine's byte count (one
- * arrival by the producer thread), empty ones on an arrival of each of the consumer threads. Ring
- * entry u (K and V entries counted separately) lives in stage u % S, where its barriers complete
- * phase u / S: consumers wait for that phase's parity, the producer refilling the stage for the
- * phase before. */
+/* The LUT-row kernels' Q buffer and K / V ring of S stages: 2 + 4 S consecutive barriers q_full,
+ * q_empty, k_full[S], k_empty[S], v_full[S], v_empty[S]. Full barriers complete on the copy
+ * engine's byte count (one arrival by the producer thread), empty ones on an arrival of each of
+ * the consumer threads. The Q of a CTA's work item t completes q_full's phase t and frees the
+ * buffer with q_empty's phase t. Ring entry u (K and V entries counted separately, across work
+ * items) lives in stage u % S, where its barriers complete phase u / S: consumers wait for that
+ * phase's parity, the producer refilling the stage for the phase before. */
 template <int S>
 struct wg_ring {
-  static constexpr int BARS = 1 + 4 * S;
+  static constexpr int BARS = 2 + 4 * S;
   uint64_t *bars;
   __device__ static int stage(int u) { return u % S; }
   __device__ static uint32_t parity(int u) { return (uint32_t)(u / S) & 1u; }
   __device__ uint64_t *q_full() const { return bars; }
-  __device__ uint64_t *k_full(int u) const { return bars + 1 + stage(u); }
-  __device__ uint64_t *k_empty(int u) const { return bars + 1 + S + stage(u); }
-  __device__ uint64_t *v_full(int u) const { return bars + 1 + 2 * S + stage(u); }
-  __device__ uint64_t *v_empty(int u) const { return bars + 1 + 3 * S + stage(u); }
+  __device__ uint64_t *q_empty() const { return bars + 1; }
+  __device__ uint64_t *k_full(int u) const { return bars + 2 + stage(u); }
+  __device__ uint64_t *k_empty(int u) const { return bars + 2 + S + stage(u); }
+  __device__ uint64_t *v_full(int u) const { return bars + 2 + 2 * S + stage(u); }
+  __device__ uint64_t *v_empty(int u) const { return bars + 2 + 3 * S + stage(u); }
   __device__ void wait_k(int u) const { mbar_wait(k_full(u), parity(u)); }
   __device__ void wait_v(int u) const { mbar_wait(v_full(u), parity(u)); }
   __device__ void wait_k_free(int u) const { mbar_wait(k_empty(u), parity(u) ^ 1u); }
@@ -69,7 +71,7 @@ struct wg_ring {
   /* Every thread of the CTA calls this. */
   __device__ void init(int consumers) const {
     if (threadIdx.x == 0) {
-      mbar_init(q_full(), 1);
+      mbar_init(q_full(), 1), mbar_init(q_empty(), consumers);
       for (int s = 0; s < S; s++) {
         mbar_init(k_full(s), 1), mbar_init(v_full(s), 1);
         mbar_init(k_empty(s), consumers), mbar_init(v_empty(s), consumers);
@@ -112,6 +114,15 @@ template <int N>
 __device__ inline void regs_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(N)); }
 template <int N>
 __device__ inline void regs_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(N)); }
+
+/* ---- ordering among roles ---- */
+/* Shared-memory writes by threads (generic proxy) made visible to later wgmma / TMA accesses
+ * (async proxy); a barrier after it orders them for the other threads. */
+__device__ inline void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+/* Named barrier `id` (1 to 15; 0 is __syncthreads) among `count` threads, a multiple of 32. */
+__device__ inline void named_barrier(int id, int count) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(count) : "memory");
+}
 
 /* ---- wgmma ---- */
 /* Descriptor of a swizzled tile in shared memory: rows of `row` = 128 or 64 bytes, 8-row groups
@@ -240,6 +251,21 @@ __device__ inline void wgmma_tt(float (&d)[32], uint64_t da, uint64_t db, int ac
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " WG_ACC32 ", %32, %33, p, 1, 1, 1, 1;\n}\n"
                  : WG_OUT32(d)
+                 : "l"(da), "l"(db), "r"(accumulate));
+}
+
+/* D[64x8] (+)= A[64x16] B[16x8], A from shared memory MN-major (as wgmma_tt), B K-major. */
+template <bool F16>
+__device__ inline void wgmma_tk_n8(float (&d)[4], uint64_t da, uint64_t db, int accumulate) {
+  if (F16)
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %6, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n8k16.f32.f16.f16 {%0, %1, %2, %3}, %4, %5, p, 1, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "l"(da), "l"(db), "r"(accumulate));
+  else
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %6, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n8k16.f32.bf16.bf16 {%0, %1, %2, %3}, %4, %5, p, 1, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "l"(da), "l"(db), "r"(accumulate));
 }
 

@@ -15,7 +15,8 @@
  * On Hopper, where cuda_linear_light_applies, step 2 writes phi(K~) in V's type and no h_j at all
  * (so no HBLK / ZBLK), H_tot comes from one tensor-core pass over phi(K~) and V
  * (cuda_light_htot.cu), and step 6 is the memory-light form on the sparse kernel's pipeline
- * (cuda_linear_wgmma.cu), prepared (the split H_tot) right after step 3.
+ * (cuda_linear_wgmma.cu: each CTA forms its H_i = H_tot - sum over its LUT row), prepared
+ * (H_tot) right after step 3.
  * Per-stage timing and keep_intermediates run node by node instead (cuda_backend.c). */
 #include <string.h>
 

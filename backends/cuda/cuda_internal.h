@@ -147,8 +147,8 @@ sla2_status cuda_linear_launch(const cuda_exec *x, const cuda_lin_args *a);
  * bq 64 or 128, bk dividing 128, 2 k <= Tn, a TMA-aligned 16-bit V), the preparation after the K
  * pass, and the launch after SPARSE_ATTN. Its scratch lives in slots the fused forward does not
  * expose: PHIK holds phi(K~) in V's type (the K pass writes it, cuda_kv_args.phik16), PHIQ phi(q)
- * likewise and OL phi(q) . Z_tot per row (the Q-block pass writes both, cuda_phiq_out), HBLK the
- * halves of the scaled H_tot^T and ZBLK the scales. */
+ * likewise and OL phi(q) . Z_tot per row (the Q-block pass writes both, cuda_phiq_out), HTOT
+ * H_tot (the preparation writes it). */
 bool cuda_linear_light_applies(const cuda_exec *x);
 /* scratch: cuda_light_htot_scratch_bytes, for the partial sums of H_tot (cuda_light_htot.cu) */
 sla2_status cuda_linear_light_prepare(const cuda_exec *x, void *scratch);
