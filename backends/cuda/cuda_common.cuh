@@ -172,6 +172,20 @@ __device__ inline void phi_row4(const float x[4], bool on, int fmap, float out[4
   }
 }
 
+/* Softmax of a row held by a warp as 4 channels per lane (lanes with `on` false hold none) with
+ * a fast exp and one reciprocal: for features that are rounded to 16 bits next, whose rounding
+ * is coarser than these errors (Hopper's linear branch: phi(q), phi(K~)). */
+__device__ inline void softmax_row4_fast(const float x[4], bool on, float out[4]) {
+  float m = on ? fmaxf(fmaxf(x[0], x[1]), fmaxf(x[2], x[3])) : -INFINITY;
+  m = warp_max(m);
+  float sum = 0.0f;
+#pragma unroll
+  for (int u = 0; u < 4; u++) out[u] = on ? __expf(x[u] - m) : 0.0f, sum += out[u];
+  const float inv = 1.0f / warp_sum(sum);
+#pragma unroll
+  for (int u = 0; u < 4; u++) out[u] *= inv;
+}
+
 /* Four consecutive values rounded to f16 or bf16 (nearest even) at element i of a 16-bit array;
  * the rounded values are returned in r unless it is NULL. i must be a multiple of 4 (an 8-byte
  * store). */

@@ -68,28 +68,12 @@ extern "C" sla2_status cuda_colstats_launch(const cuda_exec *x, cuda_t4 k, doubl
   return cuda_check_launch("column statistics");
 }
 
-/* phi(q) of one row held by a warp as 4 channels per lane (lanes with `on` false hold none):
- * softmax with a fast exp and one reciprocal (the rounding to 16 bits that follows is coarser
- * than their error), rounded into p.phiq, and qz = phi16(q) . ztot from the rounded values. */
-__device__ inline void phiq_row(const float x[LANE_CH], bool on, const float z4[LANE_CH], const cuda_phiq_out &p,
-                                long long row, int D, int d4, int lane) {
-  float m = on ? fmaxf(fmaxf(x[0], x[1]), fmaxf(x[2], x[3])) : -INFINITY;
-  m = warp_max(m);
-  float e[LANE_CH], sum = 0.0f;
-#pragma unroll
-  for (int u = 0; u < LANE_CH; u++) e[u] = on ? __expf(x[u] - m) : 0.0f, sum += e[u];
-  const float inv = 1.0f / warp_sum(sum);
-  float z = 0.0f;
-  if (on) {
-    float phi[LANE_CH], rounded[LANE_CH];
-#pragma unroll
-    for (int u = 0; u < LANE_CH; u++) phi[u] = e[u] * inv;
-    store4_16(p.phiq, row * D + d4, phi, p.bf16, rounded);
-#pragma unroll
-    for (int u = 0; u < LANE_CH; u++) z += rounded[u] * z4[u];
-  }
-  z = warp_sum(z);
-  if (lane == 0) p.qz[row] = z;
+/* phi(q) of one row held by a warp as 4 channels per lane (lanes with `on` false hold none),
+ * rounded into p.phiq. */
+__device__ inline void phiq_row(const float x[LANE_CH], bool on, const cuda_phiq_out &p, long long row, int D, int d4) {
+  float phi[LANE_CH];
+  softmax_row4_fast(x, on, phi);
+  if (on) store4_16(p.phiq, row * D + d4, phi, p.bf16, nullptr);
 }
 
 /* PHI: also the light branch's phi(q) rows (D <= 128: channel pass 0 only), so Q is read once. */
@@ -103,10 +87,7 @@ rowblock_kernel(cuda_t4 in, bool vec, int H, int N, int D, int block, int T, flo
   const int t = blockIdx.x, bh = blockIdx.y, b = bh / H, h = bh % H;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int begin = t * block, len = min(N, begin + block) - begin;
-  float amax = 0.0f, z4[LANE_CH] = {0.0f, 0.0f, 0.0f, 0.0f}, kmean4[LANE_CH] = {0.0f, 0.0f, 0.0f, 0.0f};
-  if (PHI && LANE_CH * lane < D)
-#pragma unroll
-    for (int u = 0; u < LANE_CH; u++) z4[u] = phi.ztot[(long long)bh * D + LANE_CH * lane + u];
+  float amax = 0.0f, kmean4[LANE_CH] = {0.0f, 0.0f, 0.0f, 0.0f};
   if (shift.out && LANE_CH * lane < D) /* s mean_N(K): the row's shift is then one dot product */
 #pragma unroll
     for (int u = 0; u < LANE_CH; u++)
@@ -129,7 +110,7 @@ rowblock_kernel(cuda_t4 in, bool vec, int H, int N, int D, int block, int T, flo
           if (on)
 #pragma unroll
             for (int u = 0; u < LANE_CH; u++) s[u] += (double)x[q][u], amax = fmaxf(amax, fabsf(x[q][u]));
-          if (PHI && c == 0) phiq_row(x[q], on, z4, phi, (long long)bh * N + begin + r, D, d, lane);
+          if (PHI && c == 0) phiq_row(x[q], on, phi, (long long)bh * N + begin + r, D, d);
           if (shift.out && c == 0) {
             float dot = 0.0f;
             if (on)

@@ -3,13 +3,13 @@
  * core/graph.h lets a backend fuse nodes as long as every slot a later node or the caller reads
  * holds its specified value. Without keep_intermediates the caller reads O, LSE and LUT, and the
  * sparse node reads Q/KS/V or the codes; so this plan writes those and skips KS (int8 modes),
- * PHIQ, PHIK and OL (the light path below keeps its scratch in them):
+ * PHIQ, PHIK and OL (the light path below keeps its scratch in PHIQ and PHIK):
  *   1. column statistics: sum of K (smooth_k mean) and max |V| (sigma_v), one pass over K and V
  *   2. K blocks (cuda_fused_kv.cu): KBAR, KS (quant none with f32 inputs), KCODES/KSCALE,
  *      VCODES/VSCALE, HBLK, ZBLK, HTOT, ZTOT from K and V directly (phi(K~) never leaves the chip)
  *   3. Q blocks: QBAR and, in int8 modes, QCODES/QSCALE, one pass over Q (on the light path
- *      also phi(q) and phi(q) . Z_tot per row; in quant none with 16-bit inputs the LSE shift
- *      s q . mean_N(K) per row, as the sparse branch then reads the raw K)
+ *      also phi(q); in quant none with 16-bit inputs the LSE shift s q . mean_N(K) per row, as
+ *      the sparse branch then reads the raw K)
  *   4. ROUTE and 5. SPARSE_ATTN as nodes
  *   6. the linear branch with phi(Q) computed in place and COMBINE in its epilogue: O written once
  * On Hopper, where cuda_linear_light_applies, step 2 writes phi(K~) in V's type and no h_j at all
@@ -75,10 +75,9 @@ sla2_status cuda_fused_forward(const cuda_exec *x) {
   }
   ka.htot = light ? NULL : (float *)buf[SLA2_SLOT_HTOT], ka.ztot = (float *)buf[SLA2_SLOT_ZTOT];
   if ((st = cuda_kv_launch(x, &ka, kv_part)) != SLA2_OK) return st;
-  /* 3. Q blocks, on the light path with phi(q) and qz (they need Z_tot from step 2) */
+  /* 3. Q blocks, on the light path with phi(q) */
   cuda_phiq_out phi;
-  phi.ztot = (const float *)buf[SLA2_SLOT_ZTOT], phi.phiq = buf[SLA2_SLOT_PHIQ], phi.qz = (float *)buf[SLA2_SLOT_OL];
-  phi.bf16 = v.dtype == SLA2_BF16;
+  phi.phiq = buf[SLA2_SLOT_PHIQ], phi.bf16 = v.dtype == SLA2_BF16;
   const cuda_qshift_out shift = {ksum, lse_shift};
   st = cuda_rowblock_launch(x, q, (int)g->bq, (float *)buf[SLA2_SLOT_QBAR], quant ? (int8_t *)buf[SLA2_SLOT_QCODES] : NULL,
                             quant ? (float *)buf[SLA2_SLOT_QSCALE] : NULL, light ? &phi : NULL,

@@ -15,7 +15,8 @@
  *   h_j goes to HBLK (where wanted) and is added to the group's running total in registers; the
  *   totals of the groups are summed (double) by a second kernel into HTOT / ZTOT.
  * For the memory-light linear branch (cuda_linear_wgmma.cu) the fused pass writes phi(K~) in V's
- * 16-bit type and computes no h_j (no HBLK / ZBLK / HTOT). */
+ * 16-bit type (softmax with a fast exp: the rounding to 16 bits is coarser) and computes no h_j
+ * (no HBLK / ZBLK / HTOT). */
 #include "backends/cuda/cuda_common.cuh"
 #include "backends/cuda/cuda_tf32x3.cuh"
 #include "core/error.h"
@@ -120,7 +121,8 @@ __global__ void __launch_bounds__(KV_THREADS, PRODUCT ? 1 : 2) kv_mma_kernel(kv_
               if (!PRODUCT && a.kcodes)
                 *reinterpret_cast<float4 *>(ktil + r * D + d4) = make_float4(x[q][0], x[q][1], x[q][2], x[q][3]);
             }
-            phi_row4(x[q], on, p.fmap, phi);
+            if (PRODUCT) phi_row4(x[q], on, p.fmap, phi);
+            else softmax_row4_fast(x[q], on, phi); /* the light path: softmax features, phi(K~) rounded to 16 bits */
             if (on && a.phik16)
               store4_16(a.phik16, ((long long)bh * p.N + n) * D + d4, phi, a.v.dtype == SLA2_BF16, nullptr);
             if (on && a.vcodes) {

@@ -77,13 +77,10 @@ const char *cuda_attention_path(const cuda_exec *x, const sla2_node *node);
  * when ksum is non-NULL; vamax[bh * D + d] = max |V| as f32 bits when vamax is non-NULL. Both must
  * be zeroed first. */
 sla2_status cuda_colstats_launch(const cuda_exec *x, cuda_t4 k, double *ksum, cuda_t4 v, unsigned *vamax);
-/* The memory-light linear branch's per-row query features, made by the pass over Q blocks:
- * phi(q) (softmax over the D <= 128 channels) rounded to V's 16-bit type into phiq [BH, N, D], and
- * qz [BH, N] = phi16(q) . ztot [BH, D]. */
+/* The Hopper linear branch's query features, made by the pass over Q blocks: phi(q) (softmax
+ * over the D <= 128 channels) rounded to V's 16-bit type into phiq [BH, N, D]. */
 typedef struct cuda_phiq_out {
-  const float *ztot;
   void *phiq;
-  float *qz;
   bool bf16;
 } cuda_phiq_out;
 
@@ -147,8 +144,7 @@ sla2_status cuda_linear_launch(const cuda_exec *x, const cuda_lin_args *a);
  * bq 64 or 128, bk dividing 128, 2 k <= Tn, a TMA-aligned 16-bit V), the preparation after the K
  * pass, and the launch after SPARSE_ATTN. Its scratch lives in slots the fused forward does not
  * expose: PHIK holds phi(K~) in V's type (the K pass writes it, cuda_kv_args.phik16), PHIQ phi(q)
- * likewise and OL phi(q) . Z_tot per row (the Q-block pass writes both, cuda_phiq_out), HTOT
- * H_tot (the preparation writes it). */
+ * likewise (the Q-block pass, cuda_phiq_out), HTOT H_tot (the preparation writes it). */
 bool cuda_linear_light_applies(const cuda_exec *x);
 /* scratch: cuda_light_htot_scratch_bytes, for the partial sums of H_tot (cuda_light_htot.cu) */
 sla2_status cuda_linear_light_prepare(const cuda_exec *x, void *scratch);

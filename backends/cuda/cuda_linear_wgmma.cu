@@ -3,7 +3,7 @@
  * the same LUT row, with the complement's state formed in the CTA (DESIGN §2.5):
  *   G     = sum_{j in LUT_i} phi(K~_j)^T V_j,  z = sum_{j in LUT_i} phi(K~_j)^T 1
  *   H_i   = H_tot - G                           (f32)
- *   num_r = phi(q_r) H_i,  den_r = phi(q_r) . Z_tot - phi(q_r) . z
+ *   num_r = phi(q_r) H_i,  den_r = phi(q_r) . (Z_tot - z)
  *   O     = a OS + (1 - a) num / den          (0 where den <= eps, as COMBINE in double)
  * so no per-block state h_j is written or gathered (the gather form, cuda_fused_linear.cu, reads
  * k D x D f32 states per query block from L2), and the selected keys cost one D x D x 128 product
@@ -16,16 +16,17 @@
  * while the selected blocks are at most half of the key blocks (2 k <= Tn).
  *
  * Scratch in slots the fused forward does not expose (see cuda_internal.h): PHIK holds phi(K~)
- * (the K pass writes it), PHIQ phi(q) and OL phi(q) . Z_tot per row (the Q-block pass writes
- * them, cuda_fused_blocks.cu); HTOT holds H_tot (f32, [bh][channel][dim]).
+ * (the K pass writes it), PHIQ phi(q) (the Q-block pass, cuda_fused_blocks.cu); HTOT and ZTOT
+ * hold H_tot (f32, [bh][channel][dim]) and Z_tot.
  *
- * Kernel: one CTA per (b, h, query block of 64 NC rows). Warpgroup 0 (one thread) loads phi(Q)
- * once, then for each tile of 128 selected key positions phi(K~) and V, as many stages deep as
- * shared memory holds (wg_stages). Consumer warpgroup c sums G and z for the 64-channel panels
- * p = c, c + NC, ... (both operands MN-major; z against a tile of ones), first zeroing in the
- * last tile its panels' rows past the row's blocks (rows past N arrive as TMA's zeros), then
- * every consumer writes its rows of H_i's halves into stage 0, and each multiplies its 64 query
- * rows by them. */
+ * Kernel: persistent CTAs, one per SM, each walking work items (b, h, query block of 64 NC rows)
+ * as the sparse kernel does. Warpgroup 0 (one thread) loads, per item, for each tile of 128
+ * selected key positions phi(K~) and V, as many stages deep as shared memory holds (wg_stages),
+ * then phi(Q) once the previous item's is no longer read, then hands over one more ring stage
+ * for H_i. Consumer warpgroup c sums G and z for the 64-channel panels p = c, c + NC, ... (both
+ * operands MN-major; z against a tile of ones), first zeroing in the last tile its panels' rows
+ * past the row's blocks (rows past N arrive as TMA's zeros), then every consumer writes its rows
+ * of H_i's halves into that stage, and each multiplies its 64 query rows by them. */
 #include <limits.h>
 #include <string.h>
 
@@ -38,7 +39,7 @@
 
 struct lw_args {
   cuda_t4 o;
-  const float *os, *alpha, *qz, *htot;
+  const float *os, *alpha, *ztot, *htot;
   const int *lut;
   int H, N, D, rows, Tm, bk, nsel;
   bool per_block_alpha;
@@ -222,7 +223,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     for (int t = 0; t < OWN; t++) wg_fence_regs(gs[t]), wg_fence_regs(zs[t]);
     ring.release_k(base + ntiles - 1), ring.release_v(base + ntiles - 1);
 
-    /* H_i = H_tot - G in f32; z and the largest |H_i| of each warp to shared memory */
+    /* H_i = H_tot - G in f32; Z_i and the largest |H_i| of each warp to shared memory */
     const float *ht = a.htot + (long long)bh * DP * DP;
     float hm = 0.0f;
 #pragma unroll
@@ -237,7 +238,10 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
         gs[t][e] = tv.x - gs[t][e], gs[t][e + 1] = tv.y - gs[t][e + 1];
         hm = fmaxf(hm, fmaxf(fabsf(gs[t][e]), fabsf(gs[t][e + 1])));
       }
-      if (q4 == 0) zsel[d0] = zs[t][0], zsel[d0 + 8] = zs[t][2];
+      if (q4 == 0) { /* Z_i = Z_tot - z, per channel */
+      const float *zt = a.ztot + (long long)bh * DP;
+      zsel[d0] = zt[d0] - zs[t][0], zsel[d0 + 8] = zt[d0 + 8] - zs[t][2];
+    }
     }
     hm = warp_max(hm);
     if (lane == 0) hmax[cw * 4 + warp] = hm;
@@ -280,7 +284,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     fence_proxy_async(); /* the halves are read by wgmma */
     named_barrier(1, NC * 128);
 
-    /* o = 2^-s phi(Q) (hi + lo); phi(q) . z per row while it runs */
+    /* o = 2^-s phi(Q) (hi + lo); den = phi(q) . Z_i per row while it runs */
     mbar_wait(ring.q_full(), item & 1);
     float o[DP / 2];
     wg_fence_regs(o);
@@ -291,7 +295,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
       ss16<F16>(o, qdesc(kk), hdesc(hs + L::SLOT, kk), 1);
     }
     wg_commit();
-    float qzs[2] = {0.0f, 0.0f};
+    float den[2] = {0.0f, 0.0f};
 #pragma unroll
     for (int r2 = 0; r2 < 2; r2++) {
       const int r = cw * 64 + warp * 16 + g + 8 * r2;
@@ -302,11 +306,11 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
 #pragma unroll
         for (int k = 0; k < 4; k++) {
           const float2 f = unpack_pair16<F16>(wv[k]);
-          qzs[r2] += f.x * zsel[c + 2 * k] + f.y * zsel[c + 2 * k + 1];
+          den[r2] += f.x * zsel[c + 2 * k] + f.y * zsel[c + 2 * k + 1];
         }
       }
-      qzs[r2] += __shfl_xor_sync(0xffffffffu, qzs[r2], 1);
-      qzs[r2] += __shfl_xor_sync(0xffffffffu, qzs[r2], 2);
+      den[r2] += __shfl_xor_sync(0xffffffffu, den[r2], 1);
+      den[r2] += __shfl_xor_sync(0xffffffffu, den[r2], 2);
     }
     wg_wait<0>();
     wg_fence_regs(o);
@@ -319,8 +323,6 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     /* epilogue: O_l = num / den, O = a OS + (1 - a) O_l */
     const int nend = min(a.N, n0 + a.rows);
     const int na = n0 + cw * 64 + warp * 16 + g, nb = na + 8;
-    const float den0 = na < nend ? a.qz[(long long)bh * a.N + na] - qzs[0] : 0.0f;
-    const float den1 = nb < nend ? a.qz[(long long)bh * a.N + nb] - qzs[1] : 0.0f;
     const double logit = a.per_block_alpha ? a.alpha[h * a.Tm + i] : a.alpha[h];
     const double alpha = 1.0 / (1.0 + exp(-logit));
     /* every OS pair is loaded before the first store: stores to O could alias them otherwise, and
@@ -336,8 +338,8 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
     for (int e = 0; e < DP / 2; e++) {
       const int c = (e / 4) * 8 + 2 * q4 + (e & 1), n = (e & 2) ? nb : na;
       if (n >= nend) continue;
-      const float den = (e & 2) ? den1 : den0;
-      const float ol = den <= SLA2_LINEAR_DEN_EPS ? 0.0f : o[e] / den;
+      const float d = den[(e >> 1) & 1];
+      const float ol = d <= SLA2_LINEAR_DEN_EPS ? 0.0f : o[e] / d;
       const double osv = (e & 1) ? os[e / 2].y : os[e / 2].x;
       t4_store(a.o, b, h, n, c, (float)(alpha * osv + (1.0 - alpha) * (double)ol));
     }
@@ -395,7 +397,7 @@ extern "C" sla2_status cuda_linear_light_launch(const cuda_exec *x) {
   a.o = cuda_t4_of(x, SLA2_SLOT_O);
   a.os = (const float *)x->buf[SLA2_SLOT_OS];
   a.alpha = (const float *)x->buf[SLA2_SLOT_ALPHA];
-  a.qz = (const float *)x->buf[SLA2_SLOT_OL];
+  a.ztot = (const float *)x->buf[SLA2_SLOT_ZTOT];
   a.htot = (const float *)x->buf[SLA2_SLOT_HTOT];
   a.lut = (const int *)x->buf[SLA2_SLOT_LUT];
   a.H = H, a.N = N, a.D = D, a.rows = (int)g->bq, a.Tm = (int)g->Tm, a.bk = (int)g->bk, a.nsel = (int)g->k;
