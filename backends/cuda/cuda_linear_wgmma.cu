@@ -50,9 +50,9 @@ struct lw_maps {
 };
 
 /* Shared memory map (offsets from a 1024-aligned base): phi(Q), then S stages of [K slot | V
- * slot], each slot NP = DP / 64 panels of 128 rows x 128 bytes (after the last tile stage 0 holds
- * H_i^T's hi and lo halves, rows = dims, in the same panels), one swizzle atom of 16-bit ones, z
- * per channel and the largest |H_i| per consumer warp, then the barriers. */
+ * slot], each slot NP = DP / 64 panels of 128 rows x 128 bytes (an item's last ring entry holds
+ * H_i^T's hi and lo halves there, rows = dims, in the same panels), one swizzle atom of 16-bit
+ * ones, Z_i per channel and the largest |H_i| per consumer warp, then the barriers. */
 template <int NC, int DP>
 struct lw_layout {
   static constexpr int NP = DP / 64;
