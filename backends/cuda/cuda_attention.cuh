@@ -35,9 +35,7 @@ typedef struct attn_args {
 
 /* Number of selected key positions of LUT row (bh, i). */
 __device__ inline int attn_total_keys(const attn_args &a, int bh, int i) {
-  if (!a.lut) return a.N;
-  const int last = a.lut[((long long)bh * a.Tm + i) * a.nsel + a.nsel - 1];
-  return (a.nsel - 1) * a.bk + min(a.N - last * a.bk, a.bk);
+  return a.lut ? lut_row_keys(a.lut + ((long long)bh * a.Tm + i) * a.nsel, a.nsel, a.bk, a.N) : a.N;
 }
 
 /* Key row and key block of position p. */

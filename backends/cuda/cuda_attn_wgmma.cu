@@ -22,7 +22,6 @@
  * int8_fp8 take s8 codes (exact s32 sums) scaled per key block by s sigma_q sigma_k. int8_fp8
  * first runs the keys once for the exact row max, then rounds 448 P~ to E4M3 and multiplies
  * with V's E4M3 values, both exact in f16 (attn_fp8_v_f16), accumulating in f32. */
-#include <limits.h>
 #include <string.h>
 
 #include "backends/cuda/cuda_attention.cuh"
@@ -429,8 +428,8 @@ static sla2_status launch(const wg_maps &maps, const attn_args &a, cuda_device_c
    * blockIdx.x, + gridDim.x, ..., and its producer loads the next item's Q and first tiles while
    * the consumers finish the last one */
   const long long items = (long long)a.Tm * BH;
-  if (items > INT_MAX) return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: too many query blocks for one launch");
-  const unsigned ctas = (unsigned)(items < dev->sm_count ? items : dev->sm_count);
+  unsigned ctas = 0;
+  if ((st = cuda_persistent_ctas(items, dev, &ctas)) != SLA2_OK) return st;
   attn_wgmma_kernel<NC, DP, MODE, F16><<<ctas, (NC + 1) * 128, bytes, dev->stream>>>(maps, a, (int)items);
   return cuda_check_launch("attention (wgmma)");
 }

@@ -6,9 +6,11 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
+#include <limits.h>
 #include <stdint.h>
 
 #include "backends/cuda/cuda_internal.h"
+#include "core/error.h"
 #include "shaders/common/sla2_constants.h"
 
 #define CUDA_LOG2E 1.4426950408889634f
@@ -206,5 +208,20 @@ __device__ inline void store4_16(void *base, long long i, const float v[4], bool
 }
 
 static inline unsigned cdiv_u(long long a, long long b) { return (unsigned)((a + b - 1) / b); }
+
+/* Grid of a persistent kernel over `items` work items (the Hopper LUT-row kernels: one item per
+ * (b, h, query block)): one CTA per multiprocessor, no more than there are items; the kernels
+ * count items in an int. */
+static inline sla2_status cuda_persistent_ctas(long long items, const cuda_device_ctx *dev, unsigned *ctas) {
+  if (items > INT_MAX) return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: too many query blocks for one launch");
+  *ctas = (unsigned)(items < dev->sm_count ? items : dev->sm_count);
+  return SLA2_OK;
+}
+
+/* Selected key positions of a LUT row of nsel blocks of bk keys (ascending): only the last entry
+ * can be the partial block past which N ends. */
+__device__ inline int lut_row_keys(const int *lut_row, int nsel, int bk, int N) {
+  return (nsel - 1) * bk + min(N - lut_row[nsel - 1] * bk, bk);
+}
 
 #endif

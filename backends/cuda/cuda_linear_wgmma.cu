@@ -27,7 +27,6 @@
  * operands MN-major; z against a tile of ones), first zeroing in the last tile its panels' rows
  * past the row's blocks (rows past N arrive as TMA's zeros), then every consumer writes its rows
  * of H_i's halves into that stage, and each multiplies its 64 query rows by them. */
-#include <limits.h>
 #include <string.h>
 
 #include "backends/cuda/cuda_common.cuh"
@@ -103,13 +102,12 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
   const wg_ring<L::S> ring{reinterpret_cast<uint64_t *>(smem + L::BAR)};
 
   /* Work item `work` (query block i of head bh), in the order the CTAs take them; its ring entries
-   * are base + j (tile j) and base + ntiles (the stage its H_i halves are written to). Selected key
-   * positions: only the last LUT entry can be the partial block Tn - 1. */
+   * are base + j (tile j) and base + ntiles (the stage its H_i halves are written to). */
 #define LW_ITEM                                                                                  \
   const int i = work % a.Tm, bh = work / a.Tm, b = bh / a.H, h = bh % a.H;                      \
   const int n0 = i * a.rows;                                                                    \
   const int *lut_row = a.lut + ((long long)bh * a.Tm + i) * a.nsel;                             \
-  const int total = (a.nsel - 1) * a.bk + min(a.N - lut_row[a.nsel - 1] * a.bk, a.bk);          \
+  const int total = lut_row_keys(lut_row, a.nsel, a.bk, a.N);                                  \
   const int ntiles = (total + WG_BN - 1) / WG_BN
 
   for (int x = threadIdx.x; x < L::ONES / 4; x += blockDim.x) ones[x] = F16 ? 0x3C003C00u : 0x3F803F80u;
@@ -359,10 +357,10 @@ static sla2_status light_launch(const lw_maps &maps, const lw_args &a, cuda_devi
       cudaFuncSetAttribute(linear_wgmma_kernel<NC, DP, F16>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes),
       "linear (wgmma) shared memory");
   if (st != SLA2_OK) return st;
-  /* persistent CTAs, one per SM, as the sparse kernel (cuda_attn_wgmma.cu) */
+  /* persistent CTAs, as the sparse kernel (cuda_attn_wgmma.cu) */
   const long long items = (long long)a.Tm * BH;
-  if (items > INT_MAX) return sla2_fail(SLA2_ERROR_UNSUPPORTED, "cuda: too many query blocks for one launch");
-  const unsigned ctas = (unsigned)(items < dev->sm_count ? items : dev->sm_count);
+  unsigned ctas = 0;
+  if ((st = cuda_persistent_ctas(items, dev, &ctas)) != SLA2_OK) return st;
   linear_wgmma_kernel<NC, DP, F16><<<ctas, (NC + 1) * 128, bytes, dev->stream>>>(maps, a, (int)items);
   return cuda_check_launch("linear (wgmma)");
 }
