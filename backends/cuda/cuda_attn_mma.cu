@@ -222,7 +222,7 @@ __global__ void __launch_bounds__(MMA_THREADS, FP8 ? 1 : 3) attn_mma_kernel(attn
 #pragma unroll
           for (int e = 0; e < 4; e++) {
             const int col = nt * 8 + 2 * t + (e & 1);
-            s[nt][e] = (float)si[nt][e] * colf[col] + colb[col];
+            s[nt][e] = s8dot_to_f32(si[nt][e]) * colf[col] + colb[col];
           }
       } else {
 #pragma unroll

@@ -197,7 +197,7 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
       const int base = j * WG_BN;
       if (S8) {
 #pragma unroll
-        for (int e = 0; e < 64; e++) sacc[e] = (float)si[e] * fac_s[ring.stage(u) * 8 + (((e / 4) * 8) >> lbk)];
+        for (int e = 0; e < 64; e++) sacc[e] = s8dot_to_f32(si[e]) * fac_s[ring.stage(u) * 8 + (((e / 4) * 8) >> lbk)];
       }
       if (base + WG_BN > total) {
 #pragma unroll

@@ -77,11 +77,23 @@ __device__ inline int8_t int8_code(float x, float sigma) {
  * the oracle by the suite). */
 __device__ inline bool rcp_usable(float sigma) { return sigma >= 0x1p-100f && sigma <= 0x1p100f; }
 
+/* rint(v) for |v| < 2^22 is v + 1.5 * 2^23 rounded to an integer, whose bits are the magic's plus
+ * rint(v): two full-rate adds instead of FRND and F2I, quarter-rate conversions. The products are
+ * __fmul_rn so that no FMA skips their rounding. */
+#define CUDA_RINT_MAGIC 12582912.0f /* 1.5 * 2^23, bits 0x4B400000 */
 __device__ inline int8_t int8_code_rcp(float x, float sigma, float rcp) {
-  const float y = x * rcp, lo = rintf(y * (1.0f - 0x1p-20f)), hi = rintf(y * (1.0f + 0x1p-20f));
-  if (lo != hi || !rcp_usable(sigma)) return int8_code(x, sigma); /* NaN lands here too */
-  return (int8_t)fminf(fmaxf(lo, -(float)SLA2_INT8_MAX), (float)SLA2_INT8_MAX);
+  const float y = x * rcp;
+  const int lo = __float_as_int(__fadd_rn(__fmul_rn(y, 1.0f - 0x1p-20f), CUDA_RINT_MAGIC));
+  const int hi = __float_as_int(__fadd_rn(__fmul_rn(y, 1.0f + 0x1p-20f), CUDA_RINT_MAGIC));
+  if (lo != hi || !(fabsf(y) < 0x1p21f) || !rcp_usable(sigma)) return int8_code(x, sigma); /* NaN too */
+  return (int8_t)min(max(lo - 0x4B400000, -SLA2_INT8_MAX), SLA2_INT8_MAX);
 }
+
+/* An s8 dot product (|x| <= 127 * 127 * 256 < 2^22) as f32, exactly: x added to the bits of
+ * 1.5 * 2^23 lands in the mantissa, and one subtraction takes the 1.5 * 2^23 off again. An integer
+ * add and a float add run at full rate where I2F is a quarter-rate conversion (sm_80, sm_90), and
+ * the attention kernels convert every score. Same value as (float)x. */
+__device__ inline float s8dot_to_f32(int x) { return __int_as_float(0x4B400000 + x) - CUDA_RINT_MAGIC; }
 
 /* The INT8 codes of 4 consecutive channels packed into one word, channel 0 in the low byte. */
 __device__ inline unsigned int8_codes4(const float x[4], float sigma, float rcp) {
