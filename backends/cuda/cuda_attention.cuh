@@ -77,6 +77,16 @@ __device__ inline uint32_t p_fp8_pair(float lo, float hi) {
   return fp8x2_to_f16x2(c);
 }
 
+/* e4m3(448 p0), ..., e4m3(448 p3) as one register of an E4M3 wgmma A fragment, p0 in the low
+ * byte (rounding as p_fp8_pair). */
+__device__ inline uint32_t p_fp8_quad(float p0, float p1, float p2, float p3) {
+  const __nv_fp8x2_storage_t lo = __nv_cvt_float2_to_fp8x2(make_float2(SLA2_FP8_P_SCALE * p0, SLA2_FP8_P_SCALE * p1),
+                                                           __NV_SATFINITE, __NV_E4M3);
+  const __nv_fp8x2_storage_t hi = __nv_cvt_float2_to_fp8x2(make_float2(SLA2_FP8_P_SCALE * p2, SLA2_FP8_P_SCALE * p3),
+                                                           __NV_SATFINITE, __NV_E4M3);
+  return (uint32_t)lo | (uint32_t)hi << 16;
+}
+
 /* Launchers; `*_supported` reports whether that kernel takes these arguments on this device. */
 bool attn_wgmma_supported(const attn_args &a, const cuda_device_ctx *dev);
 sla2_status attn_wgmma_launch(const attn_args &a, cuda_device_ctx *dev, long long BH);
@@ -90,5 +100,9 @@ sla2_status attn_split_k(const attn_args &a, cuda_device_ctx *dev, long long BH,
                          const void **lo);
 /* FP8 V codes (a.vc) widened exactly to f16 in the device scratch, contiguous: *v is their view. */
 sla2_status attn_fp8_v_f16(const attn_args &a, cuda_device_ctx *dev, long long BH, cuda_t4 *v);
+/* FP8 V codes (a.vc) as the Hopper kernel's K-major V tiles in the device scratch (sm_90a builds;
+ * cuda_attn_fp8_vt.cu): [B*H][*chunks][D][ATTN_VT_KEYS] bytes, keys permuted within each 16. */
+#define ATTN_VT_KEYS 32
+sla2_status attn_fp8_vt(const attn_args &a, cuda_device_ctx *dev, long long BH, const uint8_t **vt, int *chunks);
 
 #endif

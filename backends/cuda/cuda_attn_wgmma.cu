@@ -20,8 +20,10 @@
  * node path) splits it into a 16-bit hi + lo
  * (attn_split_k), two QK^T products summed keep S, and the LSE, at about f32 accuracy; int8 and
  * int8_fp8 take s8 codes (exact s32 sums) scaled per key block by s sigma_q sigma_k. int8_fp8
- * first runs the keys once for the exact row max, then rounds 448 P~ to E4M3 and multiplies
- * with V's E4M3 values, both exact in f16 (attn_fp8_v_f16), accumulating in f32. */
+ * first runs the keys once for the exact row max m (integer maxima per 16 keys), then rounds
+ * 448 P~ = 448 exp(S - m) to E4M3 as the oracle does and multiplies with V's E4M3 codes on the
+ * FP8 tensor cores (f32 accumulation), V K-major in [D][32] tiles whose key order matches the
+ * registers P is rounded in (attn_fp8_vt), so neither side is moved or widened in the kernel. */
 #include <string.h>
 
 #include "backends/cuda/cuda_attention.cuh"
@@ -36,7 +38,7 @@ enum {
   WG_DENSE = 0, /* 16-bit K as given (dense; quant none on raw K, the LSE less a.lse_shift) */
   WG_SPLIT = 1, /* quant none, f32 K~ as 16-bit hi + lo */
   WG_INT8 = 2,  /* s8 codes of Q and K~, P V in V's type */
-  WG_FP8 = 3,   /* int8_fp8: s8 codes, exact row max pass, P~ and V as exact E4M3 values in f16 */
+  WG_FP8 = 3,   /* int8_fp8: s8 codes, exact row max pass, E4M3 P~ times E4M3 V */
 };
 
 /* Shared memory map (offsets from a 1024-aligned base). 16-bit tiles are NP = D / 64 panels of
@@ -48,7 +50,7 @@ struct wg_layout {
   static constexpr int BM = 64 * NC;
   static constexpr int Q_BYTES = S8 ? BM * DP : NP * BM * 128;
   static constexpr int K_BYTES = S8 ? WG_BN * DP : NP * WG_PANEL;
-  static constexpr int V_BYTES = NP * WG_PANEL;
+  static constexpr int V_BYTES = MODE == WG_FP8 ? WG_BN * DP : NP * WG_PANEL; /* E4M3 [D][32] tiles, or 16-bit */
   static constexpr int V_OFF = K_BYTES * (MODE == WG_SPLIT ? 2 : 1); /* K [, K lo], V */
   static constexpr int STAGE = V_OFF + V_BYTES;
   static constexpr int S = wg_stages(Q_BYTES + 4 * 8 * 4 + wg_ring<4>::BARS * 8 + NC * 128 * 4 + 1024, STAGE);
@@ -140,8 +142,11 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
         mbar_arrive_expect_tx(ring.v_full(vj), L::V_BYTES);
         for (int r = 0; r < WG_BN; r += box) {
           const int row = lut_row ? wg_block(a, lut_row, j * WG_BN + r) * a.bk : j * WG_BN + r;
-          for (int p = 0; p < L::NP; p++)
-            tma_load4(vdst + p * WG_PANEL + r * 128, &maps.v, ring.v_full(vj), p * 64, row, h, b);
+          if constexpr (FP8) /* box / 32 tiles of [D][32] codes (attn_fp8_vt) */
+            tma_load4(vdst + (r / ATTN_VT_KEYS) * DP * ATTN_VT_KEYS, &maps.v, ring.v_full(vj), 0, 0, row / ATTN_VT_KEYS, bh);
+          else
+            for (int p = 0; p < L::NP; p++)
+              tma_load4(vdst + p * WG_PANEL + r * 128, &maps.v, ring.v_full(vj), p * 64, row, h, b);
         }
       }
       ku += kpasses * ntiles, vu += ntiles;
@@ -187,7 +192,17 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
       wg_commit();
     };
     auto issue_pv = [&](int j) { /* tile j of this item: V-ring entry vu + j */
-      wg_issue_pv_tile<F16>(o, pa, smem + L::Q_BYTES + ring.stage(vu + j) * L::STAGE + L::V_OFF);
+      const unsigned char *sv = smem + L::Q_BYTES + ring.stage(vu + j) * L::STAGE + L::V_OFF;
+      if (FP8) { /* E4M3 P (pa[0..3], 32 keys each) times V's K-major [D][32] tiles */
+        wg_fence_regs(o);
+        wg_fence();
+#pragma unroll
+        for (int kc = 0; kc < WG_BN / ATTN_VT_KEYS; kc++)
+          wgmma_e4m3_rs(o, pa[kc], wg_desc(sv + kc * DP * ATTN_VT_KEYS, 16, ATTN_VT_KEYS));
+        wg_commit();
+      } else {
+        wg_issue_pv_tile<F16>(o, pa, sv);
+      }
     };
     /* After S of tile j (K-ring entry u) completed: positions past the row's end -inf; s8 modes
      * scale to log2 units here (per-box factors, read before the stage is released), 16-bit modes
@@ -205,11 +220,8 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
           if (base + (e / 4) * 8 + 2 * q4 + (e & 1) >= total) sacc[e] = -INFINITY;
       }
     };
-    /* Running max in log2 units: m = max(m, rowmax(sacc) [x fac]). */
-    auto update_max = [&](float (&mx)[2]) {
-      float t[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-      for (int e = 0; e < 64; e++) t[(e >> 1) & 1] = fmaxf(t[(e >> 1) & 1], sacc[e]);
+    /* Running max in log2 units: mx = max(mx, this quad's maxima t [x fac]). */
+    auto merge_max = [&](float (&t)[2], float (&mx)[2]) {
 #pragma unroll
       for (int r = 0; r < 2; r++) {
         t[r] = fmaxf(t[r], __shfl_xor_sync(0xffffffffu, t[r], 1));
@@ -217,8 +229,37 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
         mx[r] = fmaxf(mx[r], RAW ? t[r] * fac : t[r]);
       }
     };
-    /* exp2(S - m) into sacc and the running sums; online max unless int8_fp8 (final max known,
-     * exp2f as the mma kernel for the same E4M3 rounding). */
+    auto update_max = [&](float (&mx)[2]) {
+      float t[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+      for (int e = 0; e < 64; e++) t[(e >> 1) & 1] = fmaxf(t[(e >> 1) & 1], sacc[e]);
+      merge_max(t, mx);
+    };
+    /* int8_fp8's max pass: this thread's row maxima of tile j's scores (K-ring entry u) from the
+     * s32 sums. The integer max of each 16 keys (a TMA box holds whole groups: bk >= 16) scaled
+     * by its box's factor (> 0, so monotone) is the max of the scaled scores, bit for bit:
+     * 16 conversions and products per thread instead of 64. Keys past the row's end are skipped. */
+    auto codes_max = [&](int j, int u, float (&t)[2]) {
+      const int base = j * WG_BN;
+      const bool partial = base + WG_BN > total;
+      t[0] = t[1] = -INFINITY;
+#pragma unroll
+      for (int g16 = 0; g16 < 8; g16++) {
+        int im[2] = {INT_MIN, INT_MIN};
+#pragma unroll
+        for (int k = 0; k < 8; k++) {
+          const int e = 8 * g16 + k;
+          const bool past = partial && base + (e / 4) * 8 + 2 * q4 + (e & 1) >= total;
+          im[(e >> 1) & 1] = max(im[(e >> 1) & 1], past ? INT_MIN : si[e]);
+        }
+        const float f = fac_s[ring.stage(u) * 8 + ((g16 * 16) >> lbk)];
+#pragma unroll
+        for (int r = 0; r < 2; r++)
+          if (im[r] != INT_MIN) t[r] = fmaxf(t[r], s8dot_to_f32(im[r]) * f);
+      }
+    };
+    /* exp2(S - m) into sacc and the running sums; online max unless int8_fp8 (the final max is
+     * known: P~ rounds at it, as the oracle's; exp2f as the mma kernel for the same E4M3 codes). */
     auto softmax = [&]() {
       float mu[2];
       if (FP8) {
@@ -243,16 +284,25 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
       l[0] = l[0] * corr[0] + sum[0];
       l[1] = l[1] * corr[1] + sum[1];
     };
-    /* P as the A fragments of the P V product (keys 16 kk .. 16 kk + 15): in V's type, or the
-     * E4M3 rounding of 448 P~ as exact f16 values. */
+    /* P as the A fragments of the P V product: in V's type (keys 16 kk .. 16 kk + 15 in pa[kk]),
+     * or int8_fp8's E4M3 codes of 448 P~ (P~ in (0, 1]), 32 keys in pa[kc]:
+     * word w holds elements e, e + 1, e + 4, e + 5 of the accumulator, e = 16 kc + 8 (w / 2) +
+     * 2 (w % 2), the key order attn_fp8_vt gives V. */
     auto pack_p = [&]() {
+      if (FP8) {
 #pragma unroll
-      for (int kk = 0; kk < 8; kk++)
+        for (int kc = 0; kc < WG_BN / ATTN_VT_KEYS; kc++)
 #pragma unroll
-        for (int w = 0; w < 4; w++) {
-          const float lo = sacc[8 * kk + 2 * w], hi = sacc[8 * kk + 2 * w + 1];
-          pa[kk][w] = FP8 ? p_fp8_pair(lo, hi) : pack_pair16<F16>(lo, hi);
-        }
+          for (int w = 0; w < 4; w++) {
+            const int e = 16 * kc + 8 * (w >> 1) + 2 * (w & 1);
+            pa[kc][w] = p_fp8_quad(sacc[e], sacc[e + 1], sacc[e + 4], sacc[e + 5]);
+          }
+      } else {
+#pragma unroll
+        for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+          for (int w = 0; w < 4; w++) pa[kk][w] = pack_pair16<F16>(sacc[8 * kk + 2 * w], sacc[8 * kk + 2 * w + 1]);
+      }
     };
     auto wait_s = [&]() {
       if (S8) wg_fence_regs(si);
@@ -267,13 +317,14 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
       for (int j = 0; j < ntiles; j++) {
         wg_wait<0>();
         wait_s();
-        scores(j, ku + j); /* si is free after this */
+        float t[2];
+        codes_max(j, ku + j, t); /* si is free after this */
         ring.release_k(ku + j);
         if (j + 1 < ntiles) {
           ring.wait_k(ku + j + 1);
           issue_qk(ku + j + 1);
         }
-        update_max(m);
+        merge_max(t, m);
       }
     }
     ring.wait_k(u0);
@@ -368,9 +419,9 @@ static bool wg_variant(const attn_args &a, int *mode, int *nc) {
   }
   if ((a.rows != 64 && a.rows != 128) || a.bk > WG_BN || WG_BN % a.bk != 0) return false;
   *nc = a.rows / 64;
-  if (a.quant == SLA2_QMODE_INT8_FP8) {
+  if (a.quant == SLA2_QMODE_INT8_FP8) { /* V's tiles are 32 keys (attn_fp8_vt): bk >= 32 */
     *mode = WG_FP8;
-    return true;
+    return a.bk % ATTN_VT_KEYS == 0 && a.scale > 0.0f; /* the max pass scales monotonically */
   }
   if (!is16(a.v.dtype) || !cuda_tma_ok(a.v, a.v.dtype)) return false;
   if (a.quant == SLA2_QMODE_INT8) {
@@ -465,7 +516,9 @@ sla2_status attn_wgmma_launch(const attn_args &args, cuda_device_ctx *dev, long 
   const void *klo = a.klo;
   sla2_status st = SLA2_OK;
   if (mode == WG_SPLIT && a.k.dtype == SLA2_F32) st = attn_split_k(a, dev, BH, a.q.dtype == SLA2_BF16, &a.k, &klo);
-  if (mode == WG_FP8) st = attn_fp8_v_f16(a, dev, BH, &a.v);
+  const uint8_t *vt = nullptr;
+  int vt_chunks = 0;
+  if (mode == WG_FP8) st = attn_fp8_vt(a, dev, BH, &vt, &vt_chunks);
   if (st != SLA2_OK) return st;
   wg_maps maps;
   memset(&maps, 0, sizeof maps);
@@ -476,7 +529,8 @@ sla2_status attn_wgmma_launch(const attn_args &args, cuda_device_ctx *dev, long 
     st = map16(&maps.q, a.q, B, a, 64);
     if (st == SLA2_OK) st = map16(&maps.k, a.k, B, a, box);
   }
-  if (st == SLA2_OK) st = map16(&maps.v, a.v, B, a, box);
+  if (st == SLA2_OK)
+    st = mode == WG_FP8 ? cuda_tma_map_vt(&maps.v, vt, BH, a.D, vt_chunks, box / ATTN_VT_KEYS) : map16(&maps.v, a.v, B, a, box);
   if (st == SLA2_OK && mode == WG_SPLIT) {
     cuda_t4 lo = a.k;
     lo.base = const_cast<void *>(klo);

@@ -125,8 +125,8 @@ __device__ inline void named_barrier(int id, int count) {
 }
 
 /* ---- wgmma ---- */
-/* Descriptor of a swizzled tile in shared memory: rows of `row` = 128 or 64 bytes, 8-row groups
- * of 8 * row bytes, aligned to that size (the copy engine wrote them with the same swizzle).
+/* Descriptor of a swizzled tile in shared memory: rows of `row` = 128, 64 or 32 bytes, 8-row
+ * groups of 8 * row bytes, aligned to that size (the copy engine wrote them with the same swizzle).
  * K-major operands (rows along k): lbo unused, sbo = 8 * row (next 8 rows).
  * MN-major operands (rows along k, 64 16-bit values of n each, row 128): lbo = bytes to the next
  * 64 n values, sbo = 1024 (next 8 k rows). */
@@ -134,7 +134,7 @@ __device__ inline uint64_t wg_desc(const void *p, uint32_t lbo, int row) {
   uint64_t d = (uint64_t)((smem_u32(p) & 0x3FFFF) >> 4);
   d |= (uint64_t)((lbo >> 4) & 0x3FFF) << 16;
   d |= (uint64_t)(((8 * row) >> 4) & 0x3FFF) << 32;
-  d |= (uint64_t)(row == 128 ? 1 : 2) << 62; /* 128- or 64-byte swizzle */
+  d |= (uint64_t)(row == 128 ? 1 : row == 64 ? 2 : 3) << 62; /* 128-, 64- or 32-byte swizzle */
   return d;
 }
 
@@ -308,6 +308,22 @@ __device__ inline void wgmma_rs(float (&d)[32], const uint32_t (&a)[4], uint64_t
                  ", {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"
                  : WG_OUT32(d)
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+}
+
+/* D[64xN] += A[64x32] B[32xN] in E4M3 with f32 accumulation, A in registers (per warp rows g and
+ * g + 8; a[0] / a[1]: k = 4 q4 .. 4 q4 + 3 of rows g / g + 8, a[2] / a[3]: k + 16; the lowest k in
+ * the low byte), B K-major from shared memory. N = 128 or 64. */
+__device__ inline void wgmma_e4m3_rs(float (&d)[64], const uint32_t (&a)[4], uint64_t db) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 " WG_ACC64 ", {%64, %65, %66, %67}, %68, p, 1, 1;\n}\n"
+               : WG_OUT64(d)
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+}
+__device__ inline void wgmma_e4m3_rs(float (&d)[32], const uint32_t (&a)[4], uint64_t db) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3 " WG_ACC32 ", {%32, %33, %34, %35}, %36, p, 1, 1;\n}\n"
+               : WG_OUT32(d)
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
 }
 
 /* Two floats rounded to a 16-bit pair (f16 or bf16), the first in the low half: one register

@@ -38,6 +38,19 @@ sla2_status cuda_tma_map(CUtensorMap *map, const void *base, CUtensorMapDataType
   return SLA2_OK;
 }
 
+sla2_status cuda_tma_map_vt(CUtensorMap *map, const void *base, long long BH, int D, int chunks, int chunks_per_box) {
+  PFN_cuTensorMapEncodeTiled_v12000 encode = tensor_map_encoder();
+  if (!encode) return sla2_fail(SLA2_ERROR_DEVICE, "cuda: cuTensorMapEncodeTiled is not available");
+  const cuuint64_t row = 32, dims[4] = {row, (cuuint64_t)D, (cuuint64_t)chunks, (cuuint64_t)BH};
+  const cuuint64_t strides[3] = {row, row * D, row * D * chunks};
+  const cuuint32_t box[4] = {(cuuint32_t)row, (cuuint32_t)D, (cuuint32_t)chunks_per_box, 1}, unit[4] = {1, 1, 1, 1};
+  const CUresult r = encode(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 4, const_cast<void *>(base), dims, strides, box, unit,
+                            CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_32B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) return sla2_fail(SLA2_ERROR_DEVICE, "cuda: tensor map encoding failed (%d)", (int)r);
+  return SLA2_OK;
+}
+
 sla2_status cuda_tma_map16(CUtensorMap *map, const cuda_t4 &t, long long B, int H, int N, int D, int rows) {
   const CUtensorMapDataType type =
       t.dtype == SLA2_F16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;

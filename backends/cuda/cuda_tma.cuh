@@ -16,6 +16,10 @@ bool cuda_tma_ok(const cuda_t4 &t, int dtype);
 sla2_status cuda_tma_map(CUtensorMap *map, const void *base, CUtensorMapDataType type, int esize, const long long s[4],
                          long long B, int H, int N, int D, int inner, int rows);
 
+/* The map of V's E4M3 codes as attn_fp8_vt lays them out ([BH][chunks][D][32] bytes): boxes of
+ * chunks_per_box chunks of 32 keys, each a [D][32] tile with the 32-byte swizzle. */
+sla2_status cuda_tma_map_vt(CUtensorMap *map, const void *base, long long BH, int D, int chunks, int chunks_per_box);
+
 /* The map of a 16-bit view (f16 or bf16 by its dtype): boxes of 64 channels x rows. */
 sla2_status cuda_tma_map16(CUtensorMap *map, const cuda_t4 &t, long long B, int H, int N, int D, int rows);
 
