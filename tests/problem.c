@@ -83,8 +83,10 @@ void layout_strides(sla2_layout layout, const int64_t s[4], int64_t out[4]) {
 }
 
 double output_nmse_bound(const conf_case *c) {
-  /* FP8 P rounded at a running row max (online softmax) differs from the oracle's global-max
-   * rounding by a few percent per probability: that, not a bug, sets the int8_fp8 bound. */
+  /* A device's f32 exp can put 448 P~ on the other side of an E4M3 rounding boundary than the
+   * oracle's double exp; that probability then moves by one E4M3 step (6-12 %): that, not a bug,
+   * sets the int8_fp8 bound. (P~ rounded at a running row max instead of the final one fails
+   * test_conformance.c's per-element check: CUDA, 2026-12-08.) */
   double b = c->quant == SLA2_QUANT_INT8_FP8 ? 3e-3 : c->quant == SLA2_QUANT_INT8 ? 1e-7 : 1e-9;
   if (c->dtype == SLA2_F16) b += 2e-6;
   if (c->dtype == SLA2_BF16) b += 1e-4;
