@@ -22,7 +22,8 @@ __global__ void __launch_bounds__(256) fp8_vt_kernel(const uint8_t *vc, uint8_t 
   for (int i = threadIdx.x; i < VT_CTA_KEYS * vecs; i += blockDim.x) {
     const int r = i / vecs, w = i % vecs;
     *reinterpret_cast<uint4 *>(&tile[r][16 * w]) =
-        key0 + r < N ? *reinterpret_cast<const uint4 *>(src + (long long)(key0 + r) * D + 16 * w) : make_uint4(0, 0, 0, 0);
+        key0 + r < N ? *reinterpret_cast<const uint4 *>(src + (long long)(key0 + r) * D + 16 * w)
+                     : make_uint4(0, 0, 0, 0);
   }
   __syncthreads();
   const int c0 = blockIdx.x * (VT_CTA_KEYS / ATTN_VT_KEYS), nc = min(VT_CTA_KEYS / ATTN_VT_KEYS, chunks - c0);
@@ -33,7 +34,8 @@ __global__ void __launch_bounds__(256) fp8_vt_kernel(const uint8_t *vc, uint8_t 
 #pragma unroll
     for (int q = 0; q < 4; q++) { /* positions 4 q .. 4 q + 3: keys 2 q, 2 q + 1, 2 q + 8, 2 q + 9 */
       const int k = k0 + 2 * q;
-      w[q] = tile[k][d] | (uint32_t)tile[k + 1][d] << 8 | (uint32_t)tile[k + 8][d] << 16 | (uint32_t)tile[k + 9][d] << 24;
+      w[q] = tile[k][d] | (uint32_t)tile[k + 1][d] << 8 | (uint32_t)tile[k + 8][d] << 16 |
+             (uint32_t)tile[k + 9][d] << 24;
     }
     *reinterpret_cast<uint4 *>(vt + ((bh * chunks + c0 + c) * D + d) * ATTN_VT_KEYS + 16 * half) =
         make_uint4(w[0], w[1], w[2], w[3]);

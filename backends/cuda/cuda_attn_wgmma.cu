@@ -143,7 +143,8 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
         for (int r = 0; r < WG_BN; r += box) {
           const int row = lut_row ? wg_block(a, lut_row, j * WG_BN + r) * a.bk : j * WG_BN + r;
           if constexpr (FP8) /* box / 32 tiles of [D][32] codes (attn_fp8_vt) */
-            tma_load4(vdst + (r / ATTN_VT_KEYS) * DP * ATTN_VT_KEYS, &maps.v, ring.v_full(vj), 0, 0, row / ATTN_VT_KEYS, bh);
+            tma_load4(vdst + (r / ATTN_VT_KEYS) * DP * ATTN_VT_KEYS, &maps.v, ring.v_full(vj), 0, 0,
+                      row / ATTN_VT_KEYS, bh);
           else
             for (int p = 0; p < L::NP; p++)
               tma_load4(vdst + p * WG_PANEL + r * 128, &maps.v, ring.v_full(vj), p * 64, row, h, b);
@@ -530,7 +531,8 @@ sla2_status attn_wgmma_launch(const attn_args &args, cuda_device_ctx *dev, long 
     if (st == SLA2_OK) st = map16(&maps.k, a.k, B, a, box);
   }
   if (st == SLA2_OK)
-    st = mode == WG_FP8 ? cuda_tma_map_vt(&maps.v, vt, BH, a.D, vt_chunks, box / ATTN_VT_KEYS) : map16(&maps.v, a.v, B, a, box);
+    st = mode == WG_FP8 ? cuda_tma_map_vt(&maps.v, vt, BH, a.D, vt_chunks, box / ATTN_VT_KEYS)
+                        : map16(&maps.v, a.v, B, a, box);
   if (st == SLA2_OK && mode == WG_SPLIT) {
     cuda_t4 lo = a.k;
     lo.base = const_cast<void *>(klo);

@@ -315,13 +315,15 @@ __device__ inline void wgmma_rs(float (&d)[32], const uint32_t (&a)[4], uint64_t
  * the low byte), B K-major from shared memory. N = 128 or 64. */
 __device__ inline void wgmma_e4m3_rs(float (&d)[64], const uint32_t (&a)[4], uint64_t db) {
   asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
-               "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 " WG_ACC64 ", {%64, %65, %66, %67}, %68, p, 1, 1;\n}\n"
+               "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 " WG_ACC64
+               ", {%64, %65, %66, %67}, %68, p, 1, 1;\n}\n"
                : WG_OUT64(d)
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
 }
 __device__ inline void wgmma_e4m3_rs(float (&d)[32], const uint32_t (&a)[4], uint64_t db) {
   asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
-               "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3 " WG_ACC32 ", {%32, %33, %34, %35}, %36, p, 1, 1;\n}\n"
+               "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3 " WG_ACC32
+               ", {%32, %33, %34, %35}, %36, p, 1, 1;\n}\n"
                : WG_OUT32(d)
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
 }

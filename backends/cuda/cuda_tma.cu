@@ -45,8 +45,8 @@ sla2_status cuda_tma_map_vt(CUtensorMap *map, const void *base, long long BH, in
   const cuuint64_t strides[3] = {row, row * D, row * D * chunks};
   const cuuint32_t box[4] = {(cuuint32_t)row, (cuuint32_t)D, (cuuint32_t)chunks_per_box, 1}, unit[4] = {1, 1, 1, 1};
   const CUresult r = encode(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 4, const_cast<void *>(base), dims, strides, box, unit,
-                            CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_32B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-                            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+                            CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_32B,
+                            CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS) return sla2_fail(SLA2_ERROR_DEVICE, "cuda: tensor map encoding failed (%d)", (int)r);
   return SLA2_OK;
 }
